@@ -87,8 +87,18 @@ def _prepare_c(
     rel, num_ret, num_rel_ret, num_nonpool, num_unjudged = (
         np.frombuffer(b, dtype=np.int64)
         for b in _ctrec.form_res_rels(
-            run.query, run.doc, run.score, qrels.query, qrels.doc, qrels.relevance, topic_index,
-            n, limit, judged_only, relevance_level, pool,
+            run.query,
+            run.doc,
+            run.score,
+            qrels.query,
+            qrels.doc,
+            qrels.relevance,
+            topic_index,
+            n,
+            limit,
+            judged_only,
+            relevance_level,
+            pool,
         )
     )
     offsets = np.zeros(n + 1, dtype=np.int64)
@@ -135,7 +145,7 @@ def _prepare_numpy(
     rows = rows[np.lexsort((-docrank, -run.score[rows], row_topic[rows]))]
     r_topic = row_topic[rows]
     counts = np.bincount(r_topic, minlength=n)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    starts = np.cumsum(counts) - counts
     position = np.arange(rows.size, dtype=np.int64) - np.repeat(starts, counts)
     within = position < limit
     rows, r_topic = rows[within], r_topic[within]
@@ -202,3 +212,37 @@ def load(
     qrels_table = qrels if isinstance(qrels, QrelsTable) else read_qrels(qrels, pool=pool)
     run_table = run if isinstance(run, RunTable) else read_run(run, pool=pool)
     return prepare(qrels_table, run_table, **options)  # type: ignore[arg-type]
+
+
+def variant(prepared: PreparedTopics, relevance_level: int, judged_only: bool) -> PreparedTopics:
+    """The same topics under another ``-l`` and/or with ``-J`` applied, without re-reading files.
+
+    ``-J`` removes unjudged documents after the ``-M`` cut, exactly as :func:`prepare` would.
+    """
+    if relevance_level == prepared.relevance_level and not judged_only:
+        return prepared
+    rel, offsets = prepared.rel, prepared.offsets
+    num_nonpool, num_unjudged = prepared.num_nonpool, prepared.num_unjudged_in_pool
+    n = prepared.num_topics
+    topic = prepared.topic_of_row
+    if judged_only:
+        keep = rel >= 0
+        rel, topic = rel[keep], topic[keep]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(topic, minlength=n), out=offsets[1:])
+        num_nonpool = num_unjudged = np.zeros(n, dtype=np.int64)
+    level = max(relevance_level, 0)
+    num_rel = prepared.rel_levels[:, level:].sum(axis=1).astype(np.int64)
+    relevant = (rel >= relevance_level) & (rel >= 0)
+    return PreparedTopics(
+        query_ids=prepared.query_ids,
+        offsets=offsets,
+        rel=rel,
+        rel_levels=prepared.rel_levels,
+        num_rel=num_rel,
+        num_rel_ret=np.bincount(topic[relevant], minlength=n).astype(np.int64),
+        num_nonpool=num_nonpool,
+        num_unjudged_in_pool=num_unjudged,
+        relevance_level=relevance_level,
+        run_id=prepared.run_id,
+    )

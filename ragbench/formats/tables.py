@@ -14,6 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def new_pool() -> StringPool:
+    """A fresh string interner: the C one when built, else the Python one (same interface)."""
+    try:
+        from ragbench.formats._ctrec import Pool
+    except ImportError:  # built without a C compiler
+        return StringPool()
+    return Pool()  # type: ignore[return-value]
+
+
 class StringPool:
     """Interns strings to dense int32 codes (pure-Python twin of the C interner)."""
 
@@ -67,7 +76,7 @@ class RunTable:
     @classmethod
     def from_dict(cls, scores: dict[str, dict[str, float]], run_id: str = "run") -> RunTable:
         """Build from ``{query_id: {doc_id: score}}`` (ir-measures' and pytrec_eval's shape)."""
-        pool = StringPool()
+        pool = new_pool()
         q, d, s = [], [], []
         for qid, docs in scores.items():
             qc = pool.code(str(qid))
@@ -118,7 +127,7 @@ class QrelsTable:
     @classmethod
     def from_dict(cls, judgments: dict[str, dict[str, int]]) -> QrelsTable:
         """Build from ``{query_id: {doc_id: relevance}}``."""
-        pool = StringPool()
+        pool = new_pool()
         q, d, r = [], [], []
         for qid, docs in judgments.items():
             qc = pool.code(str(qid))

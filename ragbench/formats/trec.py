@@ -23,7 +23,7 @@ import numpy as np
 
 from ragbench.errors import FormatError
 from ragbench.formats.problems import Problem
-from ragbench.formats.tables import QrelsTable, RunTable, StringPool
+from ragbench.formats.tables import QrelsTable, RunTable, StringPool, new_pool
 
 try:
     from ragbench.formats import _ctrec
@@ -91,7 +91,9 @@ def _content_lines(data: bytes, name: str, problems: list[Problem]) -> Iterator[
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             problems.append(
-                Problem(name, lineno, f"bytes that are not UTF-8 (byte 0x{raw[exc.start]:02x})", exc.start + 1)
+                Problem(
+                    name, lineno, f"bytes that are not UTF-8 (byte 0x{raw[exc.start]:02x})", exc.start + 1
+                )
             )
             continue
         fields = raw.split()
@@ -104,11 +106,6 @@ def _column_of(fields: list[str], index: int) -> int:
     # Column (1-based) of field `index` as if fields were separated by single spaces: exact
     # enough to point an editor at the token without keeping the raw line around.
     return sum(len(f) + 1 for f in fields[:index]) + 1
-
-
-def new_pool() -> StringPool:
-    """A fresh string interner: the C one when built, else the Python one (same interface)."""
-    return _ctrec.Pool() if _ctrec is not None else StringPool()  # type: ignore[return-value]
 
 
 def read_run(source: Source, *, name: str | None = None, pool: StringPool | None = None) -> RunTable:
@@ -159,9 +156,7 @@ def _read_run_python(data: bytes, name: str, pool: StringPool) -> RunTable:
         if len(problems) >= MAX_PROBLEMS:
             break
         if len(fields) < 6:
-            problems.append(
-                Problem(name, lineno, f"expected 6 columns ({RUN_COLUMNS}), found {len(fields)}")
-            )
+            problems.append(Problem(name, lineno, f"expected 6 columns ({RUN_COLUMNS}), found {len(fields)}"))
             continue
         score = _parse_float(fields[4])
         if score is None or math.isnan(score):

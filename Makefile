@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` runs the main job, `make test` runs the tests.
+# Both create (or reuse) .venv, installing torch==2.13.0 first: an unpinned torch pulled in by a
+# later dependency would fetch several GB of CUDA packages.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.ragbench-installed
+
+.PHONY: demo test lint bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev,postgres]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/ragbench demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(STAMP) lint
+	$(VENV)/bin/pytest -n 2 -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/eval_speed.py
+	$(PY) benchmarks/randomization_speed.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info ragbench/formats/*.so

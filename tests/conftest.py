@@ -1,0 +1,29 @@
+"""Test layers are chosen by directory (unit/, integration/, e2e/) and marked automatically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent
+LAYERS = {"unit", "integration", "e2e"}
+SHARED = ROOT.parent.parent / "shared"
+"""../shared beside the clone: trec_eval's test suite and CACM. CI has it; users' machines do not."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.path))
+        parts = path.relative_to(ROOT).parts if path.is_relative_to(ROOT) else ()
+        if parts and parts[0] in LAYERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+
+
+@pytest.fixture(scope="session")
+def trec_eval_data() -> Path:
+    """trec_eval 10.0's own test files (../shared/data/trec_eval); skips when absent."""
+    path = SHARED / "data" / "trec_eval"
+    if not path.is_dir():
+        pytest.skip("../shared/data/trec_eval is not beside this checkout")
+    return path
