@@ -1,1 +1,55 @@
-"""ragbench."""
+"""Statistics for comparing retrieval runs: paired tests, corrections, bootstrap CIs, tiers.
+
+Everything works on per-topic scores of paired systems (same topics, same order) and needs only
+numpy and scipy; pandas is imported only to read or produce a DataFrame.
+
+Paired tests return a two-sided p-value; each is also in the :data:`STAT_TESTS` registry::
+
+    paired_randomization(a, b, trials=10_000, seed=0)   # "randomization"
+    paired_ttest(a, b)                                  # "ttest"
+    paired_wilcoxon(a, b, zero_method="wilcox")         # "wilcoxon"
+    paired_bootstrap(a, b, trials=10_000, seed=0)       # "bootstrap"
+
+:func:`compare` runs them over many runs and measures with a multiple-comparison correction and
+returns a :class:`ComparisonReport`; :func:`significance_tiers` groups a leaderboard into tiers.
+"""
+
+from ragbench.stats._bootstrap import CI_METHODS, ConfidenceInterval, bootstrap_ci, paired_bootstrap
+from ragbench.stats._compare import PairComparison, compare
+from ragbench.stats._correction import CORRECTIONS, Correction, correct
+from ragbench.stats._effect import TIE_TOLERANCE, WinsTiesLosses, cohens_d, wins_ties_losses
+from ragbench.stats._randomization import paired_randomization
+from ragbench.stats._report import ComparisonReport
+from ragbench.stats._scores import MISSING_POLICIES, PerTopicScores, ScoreTable, to_score_table
+from ragbench.stats._tests import STAT_TESTS, StatTest, get_test, paired_ttest, paired_wilcoxon, significance
+from ragbench.stats._tiers import TierEntry, significance_tiers
+
+__all__ = (
+    "CI_METHODS",
+    "CORRECTIONS",
+    "MISSING_POLICIES",
+    "STAT_TESTS",
+    "TIE_TOLERANCE",
+    "ComparisonReport",
+    "ConfidenceInterval",
+    "Correction",
+    "PairComparison",
+    "PerTopicScores",
+    "ScoreTable",
+    "StatTest",
+    "TierEntry",
+    "WinsTiesLosses",
+    "bootstrap_ci",
+    "cohens_d",
+    "compare",
+    "correct",
+    "get_test",
+    "paired_bootstrap",
+    "paired_randomization",
+    "paired_ttest",
+    "paired_wilcoxon",
+    "significance",
+    "significance_tiers",
+    "to_score_table",
+    "wins_ties_losses",
+)
