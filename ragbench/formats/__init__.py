@@ -1,1 +1,30 @@
-"""ragbench."""
+"""Parse and validate the files of a benchmark: TREC runs and qrels, topics, JSONL corpora.
+
+Every reader raises :class:`ragbench.errors.FormatError` whose ``problems`` name the file, the
+line, the column and the problem in a plain sentence; :func:`validate` collects them, with
+warnings, into a :class:`ValidationReport`. Nothing here imports more than numpy.
+"""
+
+from ragbench.formats.corpus import Document, check_corpus, corpus_hash, iter_corpus
+from ragbench.formats.problems import Problem, ValidationReport
+from ragbench.formats.tables import QrelsTable, RunTable
+from ragbench.formats.topics import Topic, read_topics
+from ragbench.formats.trec import read_qrels, read_run
+from ragbench.formats.validate import detect_kind, validate
+
+__all__ = (
+    "Document",
+    "Problem",
+    "QrelsTable",
+    "RunTable",
+    "Topic",
+    "ValidationReport",
+    "check_corpus",
+    "corpus_hash",
+    "detect_kind",
+    "iter_corpus",
+    "read_qrels",
+    "read_run",
+    "read_topics",
+    "validate",
+)

@@ -36,7 +36,7 @@ class Problem:
 
 @dataclass(slots=True)
 class ValidationReport:
-    """Every error and warning found in one or more files, capped per file."""
+    """Every error and warning found in one or more files; at most ``limit`` kept, the rest counted."""
 
     problems: list[Problem] = field(default_factory=list)
     limit: int = 100

@@ -38,17 +38,34 @@ QRELS_COLUMNS = "query_id iteration doc_id relevance"
 
 
 def _load(source: Source, name: str | None) -> tuple[bytes, str]:
+    """The bytes of a file (a leading UTF-8 byte-order mark removed) and its name for messages."""
     if isinstance(source, bytes):
-        return source, name or "<memory>"
+        return source.removeprefix(b"\xef\xbb\xbf"), name or "<memory>"
     path = Path(source)
     try:
-        return path.read_bytes(), name or str(source)
+        return path.read_bytes().removeprefix(b"\xef\xbb\xbf"), name or str(source)
     except FileNotFoundError:
         raise FormatError([Problem(name or str(source), 0, "no such file")]) from None
     except IsADirectoryError:
         raise FormatError([Problem(name or str(source), 0, "is a directory, not a file")]) from None
     except PermissionError:
         raise FormatError([Problem(name or str(source), 0, "permission denied")]) from None
+
+
+class _Problems(list[Problem]):
+    """Keeps the first MAX_PROBLEMS problems and counts the rest."""
+
+    more: int = 0
+
+    def append(self, problem: Problem) -> None:
+        if len(self) < MAX_PROBLEMS:
+            super().append(problem)
+        else:
+            self.more += 1
+
+    def raise_if_any(self) -> None:
+        if self:
+            raise FormatError(list(self), more=self.more)
 
 
 _WORDS = frozenset({"inf", "infinity", "nan"})
@@ -144,7 +161,7 @@ def _parse_c(data: bytes, kind: int, pool: StringPool) -> tuple | None:
 
 
 def _read_run_python(data: bytes, name: str, pool: StringPool) -> RunTable:
-    problems: list[Problem] = []
+    problems = _Problems()
     q: list[int] = []
     d: list[int] = []
     s: list[float] = []
@@ -153,8 +170,6 @@ def _read_run_python(data: bytes, name: str, pool: StringPool) -> RunTable:
     seen: dict[tuple[int, int], int] = {}
     run_id = ""
     for lineno, fields in _content_lines(data, name, problems):
-        if len(problems) >= MAX_PROBLEMS:
-            break
         if len(fields) < 6:
             problems.append(Problem(name, lineno, f"expected 6 columns ({RUN_COLUMNS}), found {len(fields)}"))
             continue
@@ -190,8 +205,7 @@ def _read_run_python(data: bytes, name: str, pool: StringPool) -> RunTable:
         run_id = fields[5]
     if not problems and not q:
         problems.append(Problem(name, 0, "empty file: no run lines"))
-    if problems:
-        raise FormatError(problems[:MAX_PROBLEMS])
+    problems.raise_if_any()
     return RunTable(
         query=np.asarray(q, dtype=np.int32),
         doc=np.asarray(d, dtype=np.int32),
@@ -226,15 +240,13 @@ def read_qrels(source: Source, *, name: str | None = None, pool: StringPool | No
 
 
 def _read_qrels_python(data: bytes, name: str, pool: StringPool) -> QrelsTable:
-    problems: list[Problem] = []
+    problems = _Problems()
     q: list[int] = []
     d: list[int] = []
     r: list[int] = []
     lines: list[int] = []
     seen: dict[tuple[int, int], int] = {}
     for lineno, fields in _content_lines(data, name, problems):
-        if len(problems) >= MAX_PROBLEMS:
-            break
         if len(fields) != 4:
             problems.append(
                 Problem(name, lineno, f"expected 4 columns ({QRELS_COLUMNS}), found {len(fields)}")
@@ -264,8 +276,7 @@ def _read_qrels_python(data: bytes, name: str, pool: StringPool) -> QrelsTable:
         lines.append(lineno)
     if not problems and not q:
         problems.append(Problem(name, 0, "empty file: no judgments"))
-    if problems:
-        raise FormatError(problems[:MAX_PROBLEMS])
+    problems.raise_if_any()
     return QrelsTable(
         query=np.asarray(q, dtype=np.int32),
         doc=np.asarray(d, dtype=np.int32),
