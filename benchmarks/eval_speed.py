@@ -123,7 +123,9 @@ def machine() -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--topics", type=int, default=5000)
     parser.add_argument("--depth", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
@@ -148,13 +150,15 @@ def main() -> None:
         walls = sorted(float(r["wall_s"]) for r in results)  # type: ignore[arg-type]
         summary[name] = {
             "wall_s_median": walls[len(walls) // 2],
-            "inner_s_median": sorted(float(r.get("seconds", r["wall_s"])) for r in results)[len(results) // 2],  # type: ignore[arg-type]
+            "inner_s_median": sorted(float(r.get("seconds", r["wall_s"])) for r in results)[
+                len(results) // 2
+            ],  # type: ignore[arg-type]
             "peak_rss_mib_max": max(float(r["peak_rss_mib"]) for r in results),  # type: ignore[arg-type]
             "scores": results[0].get("scores"),
         }
     base = summary["ir_measures"]["wall_s_median"]
-    for name in summary:
-        summary[name]["wall_vs_ir_measures"] = summary[name]["wall_s_median"] / base
+    for entry in summary.values():
+        entry["wall_vs_ir_measures"] = entry["wall_s_median"] / base
     ours, ref = summary["ragbench"]["scores"], summary["pytrec_eval"]["scores"]
     agreement = max(abs(ours[m] - ref[m]) for m in ref)  # type: ignore[index]
     doc = {

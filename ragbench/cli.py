@@ -172,7 +172,7 @@ def trec_eval_command(ctx: typer.Context) -> None:
 
     Usage: ragbench trec-eval [-q] [-c] [-m all_trec] ... QRELS RUN
     """
-    from ragbench.evaluation.trec_eval import main
+    from ragbench.evaluation.trec_eval.cli import main
 
     code = main(list(ctx.args), sys.stdout)
     raise typer.Exit(code)

@@ -40,7 +40,7 @@ def default_data() -> Path | None:
 
 
 def _conformance(data: Path) -> list[tuple[str, bool]]:
-    from ragbench.evaluation.trec_eval import main
+    from ragbench.evaluation.trec_eval.cli import main
 
     outcome = []
     for expected, args in CONFORMANCE:

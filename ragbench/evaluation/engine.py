@@ -176,10 +176,9 @@ def _engine_values(prepared: PreparedTopics, spec: EngineSpec) -> np.ndarray:
         return _judged_at(topics, int(spec.param or 0))
     if spec.trec_name == "recip_rank_cut":
         return _recip_rank_at(topics, int(spec.param or 0))
-    from ragbench.evaluation.trec_eval import compute
+    from ragbench.evaluation._dispatch import compute
 
-    gains = dict(spec.gains) if spec.gains else None
-    return np.asarray(compute(topics, spec.trec_name, spec.param, gains=gains), dtype=np.float64)
+    return compute(topics, spec)
 
 
 def _fallback_values(

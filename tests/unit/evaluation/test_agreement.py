@@ -1,0 +1,88 @@
+"""Property: every engine measure equals ir-measures' pytrec_eval provider (trec_eval 9.0.8) within
+1e-9 on random qrels and runs, except where trec_eval 10.0 documentedly differs from 9.0.8
+(docs/trec_eval_differences.md)."""
+
+from __future__ import annotations
+
+import math
+
+import ir_measures
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from ragbench.evaluation.engine import evaluate
+
+# Everything the pytrec_eval provider computes and the engine maps (ragbench.evaluation.measures).
+MEASURES = [
+    "P@1", "P@5", "P@10", "P(rel=2)@5", "R@5", "R@10", "AP", "AP@5", "AP(rel=2)", "AP(judged_only=True)",
+    "RR", "RR(rel=2)", "nDCG", "nDCG@3", "nDCG@10", "nDCG(gains={0:0,1:1,2:3,3:7})@5", "nDCG(judged_only=True)@5",
+    "Rprec", "Rprec(rel=2)", "Bpref", "infAP", "Success@1", "Success@5", "SetP", "SetP(relative=True)",
+    "SetR", "SetF", "SetF(beta=0.5)", "SetAP", "NumRet", "NumRet(rel=1)", "NumRel", "NumQ",
+]  # fmt: skip
+# trec_eval 10.0 vs 9.0.8 (documented): iprec_at_recall interpolation points are computed with
+# different rounding; checked separately below on inputs where both agree by construction.
+DIFFERENT_IN_10 = ["IPrec@0.1", "IPrec@0.5"]
+
+docs = st.sampled_from([f"d{i}" for i in range(12)])
+qids = st.sampled_from(["1", "2", "3", "10"])
+
+
+@st.composite
+def collection(draw: st.DrawFn) -> tuple[dict, dict]:
+    judgments = draw(st.dictionaries(st.tuples(qids, docs), st.integers(-1, 3), min_size=1, max_size=30))
+    retrieved = draw(
+        st.dictionaries(
+            st.tuples(qids, docs),
+            st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0, 3.5, -1.0]),
+            min_size=1,
+            max_size=40,
+        )
+    )
+    qrels: dict[str, dict[str, int]] = {}
+    for (q, d), r in judgments.items():
+        qrels.setdefault(q, {})[d] = r
+    # pytrec_eval (not ragbench) hangs or crashes on a topic whose judgments are all negative
+    # (docs/trec_eval_differences.md); keep such topics out of the reference's way.
+    assume(all(any(r >= 0 for r in docs.values()) for docs in qrels.values()))
+    run: dict[str, dict[str, float]] = {}
+    for (q, d), s in retrieved.items():
+        run.setdefault(q, {})[d] = s
+    return qrels, run
+
+
+def reference(measures: list[str], qrels: dict, run: dict) -> dict[tuple[str, str], float]:
+    parsed = [ir_measures.parse_measure(m) for m in measures]
+    return {
+        (str(m.measure), m.query_id): float(m.value)
+        for m in ir_measures.pytrec_eval.iter_calc(parsed, qrels, run)
+    }
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(collection())
+def test_engine_equals_pytrec_eval(data: tuple[dict, dict]) -> None:
+    qrels, run = data
+    ours = evaluate(qrels, run, MEASURES)
+    expected = reference(MEASURES, qrels, run)
+    assert set(ours.query_ids) == {q for q in run if q in qrels}
+    compared = 0
+    for measure in ours.measures:
+        for i, query_id in enumerate(ours.query_ids):
+            if (measure, query_id) not in expected:
+                continue  # pytrec_eval reports nothing for this topic/measure
+            want, got = expected[(measure, query_id)], float(ours.per_query[measure][i])
+            assert math.isclose(got, want, rel_tol=0, abs_tol=1e-9), (measure, query_id, got, want)
+            compared += 1
+    assert compared == sum(1 for (m, q) in expected if q in ours.query_ids and m in ours.measures)
+
+
+@pytest.mark.parametrize("measure", DIFFERENT_IN_10)
+def test_iprec_agrees_where_rounding_cannot_matter(measure: str) -> None:
+    # Two relevant documents at ranks 1 and 3: recall steps are 0.5 and 1.0, far from any level.
+    qrels = {"1": {"a": 1, "b": 1, "c": 0}}
+    run = {"1": {"a": 3.0, "c": 2.0, "b": 1.0}}
+    ours = evaluate(qrels, run, [measure])
+    assert ours.per_query[ours.measures[0]][0] == pytest.approx(
+        reference([measure], qrels, run)[(ours.measures[0], "1")]
+    )
