@@ -302,6 +302,7 @@ static PyObject *fail(void **arrays, long line, const char *message) {
 
 #define MAX_FIELDS 8
 #define BATCH 64
+#define MAX_RELEVANCE 1000 /* trec.py's MAX_RELEVANCE: keeps per-level count tables small */
 
 typedef struct {
     const char *s;
@@ -402,6 +403,7 @@ static PyObject *ctrec_parse(PyObject *self, PyObject *args) {
         } else {
             rank[rows] = 0;
             if (!parse_int(fs[3], fl[3], &value[rows])) { msg = "relevance is not an integer"; break; }
+            if (value[rows] < -MAX_RELEVANCE || value[rows] > MAX_RELEVANCE) { msg = "relevance out of range"; break; }
         }
         query[rows] = q;
         line_no[rows] = lineno;

@@ -31,6 +31,8 @@ except ImportError:  # built without a C compiler: the pure-Python reader does e
     _ctrec = None
 
 MAX_PROBLEMS = 50
+MAX_RELEVANCE = 1000
+"""Judgments are small integers; the bound keeps per-level count tables (topics x levels) small."""
 Source = str | os.PathLike[str] | bytes
 
 RUN_COLUMNS = "query_id Q0 doc_id rank score run_tag"
@@ -256,6 +258,16 @@ def _read_qrels_python(data: bytes, name: str, pool: StringPool) -> QrelsTable:
         if rel is None:
             problems.append(
                 Problem(name, lineno, f"relevance {fields[3]!r} is not an integer", _column_of(fields, 3))
+            )
+            continue
+        if not -MAX_RELEVANCE <= rel <= MAX_RELEVANCE:
+            problems.append(
+                Problem(
+                    name,
+                    lineno,
+                    f"relevance {rel} is out of range ({-MAX_RELEVANCE}..{MAX_RELEVANCE})",
+                    _column_of(fields, 3),
+                )
             )
             continue
         qc, dc = pool.code(fields[0]), pool.code(fields[2])
