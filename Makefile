@@ -23,8 +23,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Unit, integration and browser tests; PostgreSQL cases need RAGBENCH_TEST_POSTGRES_URL (.ci/run
+# sets it) and browser tests need Debian's chromium + chromium-driver: without them they skip.
 test: $(STAMP) lint
-	$(VENV)/bin/pytest -n 2 -q
+	$(VENV)/bin/pytest -n 2 -q -m "not gpu and not slow"
 
 bench: $(STAMP)
 	$(PY) benchmarks/eval_speed.py
