@@ -101,11 +101,29 @@ def _prepare_c(
             pool,
         )
     )
+    return _assemble(qrels, run, topics, topic_index, rel, num_ret, num_rel_ret, num_nonpool, num_unjudged,
+                     relevance_level)  # fmt: skip
+
+
+def _assemble(
+    qrels: QrelsTable,
+    run: RunTable,
+    topics: np.ndarray,
+    topic_index: np.ndarray,
+    rel: np.ndarray,
+    num_ret: np.ndarray,
+    num_rel_ret: np.ndarray,
+    num_nonpool: np.ndarray,
+    num_unjudged: np.ndarray,
+    relevance_level: int,
+) -> PreparedTopics:
+    """Both paths end here: offsets from the per-topic counts, judgment counts from the qrels."""
+    n = topics.size
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(num_ret, out=offsets[1:])
     rel_levels, num_rel = _judgment_counts(qrels, topic_index, n, relevance_level)
     return PreparedTopics(
-        query_ids=tuple(pool[t] for t in topics.tolist()),
+        query_ids=tuple(qrels.strings[t] for t in topics.tolist()),
         offsets=offsets,
         rel=rel,
         rel_levels=rel_levels,
@@ -170,10 +188,6 @@ def _prepare_numpy(
         judged = rel >= 0
         rel, r_topic = rel[judged], r_topic[judged]
 
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(r_topic, minlength=n), out=offsets[1:])
-    rel_levels, num_rel = _judgment_counts(qrels, topic_index, n, relevance_level)
-
     relevant = (rel >= relevance_level) & (rel >= 0)  # negative codes are never relevant, whatever -l says
     num_rel_ret = np.bincount(r_topic[relevant], minlength=n).astype(np.int64)
     if judged_only:
@@ -182,19 +196,9 @@ def _prepare_numpy(
     else:
         num_nonpool = np.bincount(r_topic[rel == RELVALUE_NONPOOL], minlength=n).astype(np.int64)
         num_unjudged = np.bincount(r_topic[rel == RELVALUE_UNJUDGED], minlength=n).astype(np.int64)
-
-    return PreparedTopics(
-        query_ids=tuple(qrels.strings[t] for t in topics.tolist()),
-        offsets=offsets,
-        rel=rel,
-        rel_levels=rel_levels,
-        num_rel=num_rel,
-        num_rel_ret=num_rel_ret,
-        num_nonpool=num_nonpool,
-        num_unjudged_in_pool=num_unjudged,
-        relevance_level=relevance_level,
-        run_id=run.run_id,
-    )
+    num_ret = np.bincount(r_topic, minlength=n).astype(np.int64)
+    return _assemble(qrels, run, topics, topic_index, rel, num_ret, num_rel_ret, num_nonpool, num_unjudged,
+                     relevance_level)  # fmt: skip
 
 
 def load(
