@@ -40,3 +40,23 @@ class MeasureError(InputError):
 
 class MissingExtraError(RagbenchError):
     """An optional dependency is not installed; the message names the pip command."""
+
+
+class NotFoundError(RagbenchError):
+    """The benchmark, run, user or token named does not exist (HTTP 404)."""
+
+
+class PermissionDenied(RagbenchError):
+    """The user is known but may not do this (HTTP 403): not an admin, not the run's owner."""
+
+
+class AuthError(RagbenchError):
+    """No user, or an unknown or revoked API token (HTTP 401)."""
+
+
+class ConflictError(RagbenchError):
+    """The request clashes with what is stored (HTTP 409): a taken name, a file already submitted."""
+
+
+class TooLargeError(RagbenchError):
+    """An upload is larger than ``RAGBENCH_MAX_UPLOAD_BYTES`` (HTTP 413)."""

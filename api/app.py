@@ -1,0 +1,107 @@
+"""The Litestar application: REST API under ``/api/v1``, pages, OpenAPI at ``/schema``.
+
+``create_app`` wires the store (one engine and session factory per app), bearer-token
+authentication, the error mapping of :mod:`api.errors`, the request body limit and the background
+scoring worker. It refuses to build an app on a database that is not migrated to the latest
+revision, so a server never runs against a schema it does not know.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+
+from ragbench import __version__
+from ragbench.errors import RagbenchError
+
+if TYPE_CHECKING:
+    from ragbench.store.settings import Settings
+
+
+class DatabaseNotMigrated(RagbenchError):
+    """The database's schema is not at the latest Alembic revision (or has none)."""
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the application.
+
+    Args:
+        settings: The service settings (default :func:`ragbench.store.settings.get_settings`).
+
+    Returns:
+        The Litestar app; its startup hook starts the scoring worker, which first retries the runs
+        a previous process left pending.
+
+    Raises:
+        DatabaseNotMigrated: the database has not been upgraded to the latest revision.
+        RagbenchError: the database URL is bad or the server cannot be reached.
+    """
+    from api.auth import BearerTokenMiddleware
+    from api.cache import ResponseCache, invalidating_middleware
+    from api.controllers import BenchmarkController, CompareController, LeaderboardController, RunController
+    from api.deps import Database, provide_cache, provide_db, provide_principal, provide_worker
+    from api.errors import EXCEPTION_HANDLERS
+    from api.pages import PageController, template_config
+    from api.worker import ScoringWorker
+    from ragbench.store.db import (
+        NOT_MIGRATED,
+        database_errors,
+        make_engine,
+        schema_is_current,
+        session_factory,
+    )
+    from ragbench.store.settings import get_settings
+
+    settings = settings or get_settings()
+    with database_errors(settings.database_url):  # a bad URL or an unreachable server: one line
+        # Handlers run in a pool of 40 threads; let most of them hold a connection at once.
+        engine = make_engine(settings.database_url, pool_size=10, max_overflow=30)
+        current = schema_is_current(engine)
+    if not current:
+        engine.dispose()
+        raise DatabaseNotMigrated(NOT_MIGRATED)
+    factory = session_factory(engine)
+    cache = ResponseCache()
+    worker = ScoringWorker(factory, on_scored=cache.invalidate)
+
+    async def dispose_engine() -> None:
+        engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            BenchmarkController,
+            LeaderboardController,
+            RunController,
+            CompareController,
+            PageController,
+        ],
+        dependencies={
+            "db": Provide(provide_db, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+            "worker": Provide(provide_worker, sync_to_thread=False),
+            "cache": Provide(provide_cache, sync_to_thread=False),
+        },
+        middleware=[
+            invalidating_middleware(cache),
+            DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema"]),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_upload_bytes,
+        template_config=template_config(),
+        openapi_config=OpenAPIConfig(
+            title="ragbench",
+            version=__version__,
+            description="Retrieval evaluation service: submit TREC runs, read leaderboards, compare runs.",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+        ),
+        state=State({"db": Database(factory), "worker": worker, "cache": cache, "settings": settings}),
+        on_startup=[worker.start],
+        on_shutdown=[worker.stop, dispose_engine],
+    )

@@ -1,0 +1,157 @@
+"""Server-side SVG charts (no JavaScript): per-topic differences of a run against another run.
+
+Every piece of text that reaches the SVG (topic ids, run names, the measure) is escaped here, so
+the markup can be placed in an autoescaped page as-is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+POSITIVE, NEGATIVE, NEUTRAL = "#2e7d32", "#c62828", "#9e9e9e"
+MAX_TOPIC_LABELS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Size of the drawing and its margins, in SVG user units (pixels)."""
+
+    width: int = 760
+    height: int = 320
+    left: int = 64
+    right: int = 16
+    top: int = 34
+    bottom: int = 64
+
+    @property
+    def plot_width(self) -> float:
+        """Width of the area between the axes."""
+        return self.width - self.left - self.right
+
+    @property
+    def plot_height(self) -> float:
+        """Height of the area between the axes."""
+        return self.height - self.top - self.bottom
+
+
+def nice_limit(value: float) -> float:
+    """The smallest of 1, 2, 2.5 or 5 times a power of ten that is >= ``value`` (at least 0.01)."""
+    value = max(abs(value), 0.01)
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value - 1e-12)
+
+
+def _text(x: float, y: float, text: str, **attrs: str) -> str:
+    extra = "".join(f' {k.rstrip("_").replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{escape(text)}</text>'
+
+
+def difference_chart(
+    differences: Mapping[str, float],
+    *,
+    measure: str,
+    run_label: str,
+    baseline_label: str,
+    frame: Frame | None = None,
+) -> Markup:
+    """A bar chart of ``run - baseline`` per topic, bars sorted from largest gain to largest loss.
+
+    Args:
+        differences: ``{query_id: run value - baseline value}`` on ``measure``.
+        measure: The measure's name (y-axis label).
+        run_label: Name of the run drawn.
+        baseline_label: Name of the run it is compared with.
+        frame: Size and margins (default 760 x 320).
+
+    Returns:
+        The ``<svg>`` element, safe to embed in HTML.
+    """
+    f = frame or Frame()
+    items = sorted(differences.items(), key=lambda kv: (-kv[1], kv[0]))
+    limit = nice_limit(max((abs(v) for _, v in items), default=0.0))
+    title = f"Per-topic {measure}: {run_label} minus {baseline_label}"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{f.width}" height="{f.height}" '
+        f'viewBox="0 0 {f.width} {f.height}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        _text(f.width / 2, 18, title, text_anchor="middle", class_="chart-title"),
+    ]
+    parts += _axes(f, limit, measure, len(items))
+    parts += _bars(f, items, limit)
+    parts.append("</svg>")
+    return Markup("\n".join(parts))
+
+
+def _y(f: Frame, value: float, limit: float) -> float:
+    return f.top + f.plot_height * (1 - (value + limit) / (2 * limit))
+
+
+def _axes(f: Frame, limit: float, measure: str, n: int) -> list[str]:
+    x0, x1 = f.left, f.left + f.plot_width
+    parts = [
+        f'<line x1="{x0}" y1="{f.top}" x2="{x0}" y2="{f.top + f.plot_height}" stroke="#444"/>',
+    ]
+    for tick in (-limit, -limit / 2, 0.0, limit / 2, limit):
+        y = _y(f, tick, limit)
+        stroke = "#444" if tick == 0 else "#ddd"
+        parts.append(f'<line x1="{x0}" y1="{y:.1f}" x2="{x1}" y2="{y:.1f}" stroke="{stroke}"/>')
+        parts.append(_text(x0 - 6, y + 4, f"{tick:+.3g}" if tick else "0", text_anchor="end", class_="tick"))
+    mid_y = f.top + f.plot_height / 2
+    parts.append(
+        _text(
+            16,
+            mid_y,
+            f"Δ {measure}",
+            text_anchor="middle",
+            transform=f"rotate(-90 16 {mid_y:.1f})",
+            class_="axis-label",
+        )
+    )
+    parts.append(
+        _text(
+            f.left + f.plot_width / 2,
+            f.height - 8,
+            f"topics, sorted by difference (n = {n})",
+            text_anchor="middle",
+            class_="axis-label",
+        )
+    )
+    return parts
+
+
+def _bars(f: Frame, items: list[tuple[str, float]], limit: float) -> list[str]:
+    if not items:
+        return [
+            _text(f.left + f.plot_width / 2, f.top + f.plot_height / 2, "no topics", text_anchor="middle")
+        ]
+    band = f.plot_width / len(items)
+    width = max(band * 0.8, 0.5)
+    zero = _y(f, 0.0, limit)
+    parts = []
+    for i, (query_id, diff) in enumerate(items):
+        x = f.left + i * band + (band - width) / 2
+        y = _y(f, diff, limit)
+        top, height = min(y, zero), max(abs(zero - y), 1.0)
+        color = POSITIVE if diff > 0 else NEGATIVE if diff < 0 else NEUTRAL
+        parts.append(
+            f'<rect class="bar" x="{x:.2f}" y="{top:.2f}" width="{width:.2f}" height="{height:.2f}" '
+            f'fill="{color}"><title>topic {escape(query_id)}: {diff:+.4f}</title></rect>'
+        )
+        if len(items) <= MAX_TOPIC_LABELS:
+            lx, ly = x + width / 2, f.top + f.plot_height + 12
+            parts.append(
+                _text(
+                    lx,
+                    ly,
+                    query_id,
+                    text_anchor="end",
+                    transform=f"rotate(-60 {lx:.1f} {ly:.1f})",
+                    class_="tick",
+                )
+            )
+    return parts

@@ -1,0 +1,69 @@
+"""``/api/v1/benchmarks``: list, read, create (admin), add a qrels version (admin), hide/unhide."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, get, patch, post
+
+from api.auth import requires_admin
+from api.deps import Database, Principal
+from api.dto import BenchmarkCreate, BenchmarkRead, QrelsCreate, QrelsVersionRead
+from ragbench.store import service
+
+
+class VisibilityUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """``PATCH /api/v1/benchmarks/{slug}``: hide a benchmark, or unblind it (``hidden: false``)."""
+
+    hidden: bool
+
+
+class BenchmarkController(Controller):
+    """Benchmarks: everyone may list them; only admins create or change them."""
+
+    path = "/api/v1/benchmarks"
+    tags = ("Benchmarks",)
+
+    @get(operation_id="ListBenchmarks", sync_to_thread=True)
+    def list_benchmarks(self, db: Database, principal: Principal | None) -> list[BenchmarkRead]:
+        """Every benchmark, hidden ones included (they show aggregate results only)."""
+        with db.begin(principal) as (s, actor):
+            return [BenchmarkRead.from_model(b) for b in service.list_benchmarks(s, actor)]
+
+    @get("/{slug:str}", operation_id="GetBenchmark", sync_to_thread=True)
+    def get_benchmark(self, db: Database, principal: Principal | None, slug: str) -> BenchmarkRead:
+        """One benchmark (404 when the slug is unknown)."""
+        with db.begin(principal) as (s, actor):
+            return BenchmarkRead.from_model(service.get_benchmark(s, slug, actor))
+
+    @post(operation_id="CreateBenchmark", guards=[requires_admin], sync_to_thread=True)
+    def create_benchmark(self, db: Database, principal: Principal, data: BenchmarkCreate) -> BenchmarkRead:
+        """Create a benchmark with its first qrels version (admin only; 400 with lines for bad qrels)."""
+        with db.begin(principal) as (s, actor):
+            benchmark = service.create_benchmark(
+                s,
+                actor,
+                data.slug,
+                title=data.title,
+                description=data.description,
+                topics_text=data.topics,
+                qrels_text=data.qrels,
+                corpus_ref=data.corpus_ref,
+                hidden=data.hidden,
+                measures=data.measures,
+            )
+            return BenchmarkRead.from_model(benchmark)
+
+    @post("/{slug:str}/qrels", operation_id="AddQrelsVersion", guards=[requires_admin], sync_to_thread=True)
+    def add_qrels(self, db: Database, principal: Principal, slug: str, data: QrelsCreate) -> QrelsVersionRead:
+        """Add a qrels version and re-score every run against it (admin only)."""
+        with db.begin(principal) as (s, actor):
+            version = service.add_qrels_version(s, actor, slug, data.qrels, label_source=data.label_source)
+            return QrelsVersionRead.from_model(version)
+
+    @patch("/{slug:str}", operation_id="SetBenchmarkVisibility", guards=[requires_admin], sync_to_thread=True)
+    def set_visibility(
+        self, db: Database, principal: Principal, slug: str, data: VisibilityUpdate
+    ) -> BenchmarkRead:
+        """Hide a benchmark's per-topic results, or unblind it (admin only)."""
+        with db.begin(principal) as (s, actor):
+            return BenchmarkRead.from_model(service.set_hidden(s, actor, slug, data.hidden))

@@ -1,0 +1,81 @@
+"""Runs: submit (member), read, scores, delete (owner or admin)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, delete, get, post
+from litestar.di import Provide
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED
+
+from api.auth import requires_member
+from api.deps import Database, Principal
+from api.dto import RunRead, ScoresRead
+from api.uploads import RunUpload, RunUploadOperation, provide_run_upload
+from api.worker import ScoringWorker
+from ragbench.store import service
+
+
+class RunController(Controller):
+    """Run files: validated and stored on submission, scored inline or by the background worker."""
+
+    path = "/api/v1"
+    tags = ("Runs",)
+
+    @post(
+        "/benchmarks/{slug:str}/runs",
+        operation_id="SubmitRun",
+        guards=[requires_member],
+        dependencies={"upload": Provide(provide_run_upload)},
+        operation_class=RunUploadOperation,
+        sync_to_thread=True,
+        status_code=HTTP_201_CREATED,
+    )
+    def submit(
+        self, db: Database, worker: ScoringWorker, principal: Principal, slug: str, upload: RunUpload
+    ) -> Response[RunRead]:
+        """Submit a TREC run: multipart field ``file`` with ``name``, ``description``, ``url`` and
+        ``metadata`` (a JSON object) fields, or a ``text/plain`` body with those as query
+        parameters. 201 when scored at once, 202 when queued for the background worker; 400 lists
+        every malformed line."""
+        with db.begin(principal) as (s, actor):
+            run = service.submit_run(
+                s,
+                actor,
+                slug,
+                upload.content,
+                name=upload.name,
+                description=upload.description,
+                url=upload.url,
+                metadata=upload.metadata,
+                filename=upload.filename,
+            )
+            scores = service.run_scores(s, run.id, actor) if run.status == "scored" else {}
+            body = RunRead.from_model(run, scores)
+        if body.status == "scored":
+            return Response(body, status_code=HTTP_201_CREATED)
+        worker.notify()  # after the commit, so the worker sees the run
+        return Response(body, status_code=HTTP_202_ACCEPTED)
+
+    @get("/runs/{run_id:int}", operation_id="GetRun", sync_to_thread=True)
+    def get_run(self, db: Database, principal: Principal | None, run_id: int) -> RunRead:
+        """A run, its status and its aggregate scores."""
+        with db.begin(principal) as (s, actor):
+            run = service.get_run(s, run_id, actor)
+            return RunRead.from_model(run, service.run_scores(s, run_id, actor))
+
+    @get("/runs/{run_id:int}/scores", operation_id="GetRunScores", sync_to_thread=True)
+    def get_scores(
+        self, db: Database, principal: Principal | None, run_id: int, per_topic: bool = False
+    ) -> ScoresRead:
+        """A run's scores; ``per_topic=true`` adds per-topic values, withheld (null) on a hidden
+        benchmark unless the caller is an admin."""
+        with db.begin(principal) as (s, actor):
+            run = service.get_run(s, run_id, actor)
+            visible = per_topic and service.per_topic_visible(run.benchmark, actor)
+            scores = service.run_scores(s, run_id, actor, per_topic=visible)
+            return ScoresRead.from_scores(run, scores, per_topic=visible, withheld=per_topic and not visible)
+
+    @delete("/runs/{run_id:int}", operation_id="DeleteRun", guards=[requires_member], sync_to_thread=True)
+    def delete_run(self, db: Database, principal: Principal, run_id: int) -> None:
+        """Delete a run and its scores (its owner or an admin; 403 for anyone else)."""
+        with db.begin(principal) as (s, actor):
+            service.delete_run(s, actor, run_id)

@@ -1,0 +1,264 @@
+"""Response and request shapes of the REST API (msgspec Structs; never ORM objects).
+
+Each read shape has a ``from_model`` constructor that copies what it shows out of a store object
+while the session is still open; nothing lazy leaves a handler.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+
+class Problem(msgspec.Struct, frozen=True):
+    """One thing wrong with a request or an uploaded file (``line`` 0: the whole file or field)."""
+
+    file: str
+    line: int
+    message: str
+    column: int = 0
+    severity: Literal["error", "warning"] = "error"
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    """The body of every 4xx/5xx answer of the API."""
+
+    detail: str
+    problems: list[Problem]
+
+
+class BenchmarkCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/v1/benchmarks``: a new benchmark with its first qrels version (admin only)."""
+
+    slug: str
+    qrels: str
+    title: str = ""
+    description: str = ""
+    topics: str | None = None
+    corpus_ref: str | None = None
+    hidden: bool = False
+    measures: list[str] | None = None
+
+
+class QrelsCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/v1/benchmarks/{slug}/qrels``: a new qrels version; every run is re-scored."""
+
+    qrels: str
+    label_source: Literal["human", "llm"] = "human"
+
+
+class BenchmarkRead(msgspec.Struct, frozen=True):
+    """A benchmark as listed (no qrels: they are never served)."""
+
+    slug: str
+    title: str
+    description: str
+    hidden: bool
+    measures: list[str]
+    corpus_ref: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, benchmark: Any) -> BenchmarkRead:
+        """Copy the public fields of a ``Benchmark``."""
+        return cls(
+            slug=benchmark.slug,
+            title=benchmark.title or "",
+            description=benchmark.description or "",
+            hidden=bool(benchmark.hidden),
+            measures=list(benchmark.measures or []),
+            corpus_ref=benchmark.corpus_ref,
+            created_at=benchmark.created_at,
+        )
+
+
+class QrelsVersionRead(msgspec.Struct, frozen=True):
+    """A qrels version's metadata (its content is never served)."""
+
+    version: int
+    label_source: str
+    sha256: str
+    num_judgments: int
+    created_at: datetime
+
+    @classmethod
+    def from_model(cls, qv: Any) -> QrelsVersionRead:
+        """Copy a ``QrelsVersion``'s metadata."""
+        return cls(
+            version=qv.version,
+            label_source=qv.label_source,
+            sha256=qv.sha256,
+            num_judgments=qv.num_judgments,
+            created_at=qv.created_at,
+        )
+
+
+def finite(value: float | None) -> float | None:
+    """A float for JSON: None for missing, NaN or infinite values."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+class RunRead(msgspec.Struct, frozen=True):
+    """A stored run: its system, status and aggregate scores (``scores`` is empty until scored)."""
+
+    id: int
+    benchmark: str
+    system: str
+    description: str
+    url: str | None
+    metadata: dict[str, Any]
+    owner: str
+    status: str
+    error: str | None
+    num_lines: int
+    num_topics: int
+    sha256: str
+    created_at: datetime
+    scored_at: datetime | None
+    scores: dict[str, float | None] = msgspec.field(default_factory=dict)
+
+    @classmethod
+    def from_model(cls, run: Any, scores: dict[str, dict[str, float]] | None = None) -> RunRead:
+        """Copy a ``Run`` (with its system, owner and benchmark) and its aggregate scores."""
+        system = run.system
+        return cls(
+            id=run.id,
+            benchmark=run.benchmark.slug,
+            system=system.name,
+            description=system.description or "",
+            url=system.url,
+            metadata=dict(system.metadata_ or {}),
+            owner=run.owner.name,
+            status=run.status,
+            error=run.error,
+            num_lines=run.num_lines,
+            num_topics=run.num_topics,
+            sha256=run.sha256,
+            created_at=run.created_at,
+            scored_at=run.scored_at,
+            scores=aggregate_of(scores or {}),
+        )
+
+
+def aggregate_of(scores: dict[str, dict[str, float]]) -> dict[str, float | None]:
+    """``{measure: mean}`` out of ``run_scores``' ``{measure: {query_id | "all": value}}``."""
+    return {m: finite(values["all"]) for m, values in scores.items() if "all" in values}
+
+
+def per_topic_of(scores: dict[str, dict[str, float]]) -> dict[str, dict[str, float | None]]:
+    """``{measure: {query_id: value}}`` without the ``"all"`` mean."""
+    return {m: {q: finite(v) for q, v in values.items() if q != "all"} for m, values in scores.items()}
+
+
+class ScoresRead(msgspec.Struct, frozen=True):
+    """``GET /api/v1/runs/{id}/scores``: means, and per-topic values when asked and allowed
+    (``per_topic_withheld``: asked for on a hidden benchmark by a non-admin)."""
+
+    run_id: int
+    status: str
+    aggregate: dict[str, float | None]
+    per_topic: dict[str, dict[str, float | None]] | None = None
+    per_topic_withheld: bool = False
+
+    @classmethod
+    def from_scores(
+        cls, run: Any, scores: dict[str, dict[str, float]], *, per_topic: bool, withheld: bool
+    ) -> ScoresRead:
+        """Split ``run_scores``' answer into means and (when ``per_topic``) per-topic values."""
+        return cls(
+            run_id=run.id,
+            status=run.status,
+            aggregate=aggregate_of(scores),
+            per_topic=per_topic_of(scores) if per_topic else None,
+            per_topic_withheld=withheld,
+        )
+
+
+class LeaderboardRow(msgspec.Struct, frozen=True):
+    """One ranked run."""
+
+    rank: int
+    run_id: int
+    system: str
+    owner: str
+    created_at: datetime
+    value: float | None
+    judged_at_10: float | None
+    tier: int | None
+    """Significance tier (1: not significantly worse than the best run); null when not computable."""
+
+
+class LeaderboardRead(msgspec.Struct, frozen=True):
+    """``GET /api/v1/benchmarks/{slug}/leaderboard``: one page of runs ranked on one measure."""
+
+    benchmark: str
+    measure: str
+    measures: list[str]
+    qrels_version: int
+    tier_test: str
+    offset: int
+    limit: int
+    total: int
+    rows: list[LeaderboardRow]
+
+
+class ComparisonRow(msgspec.Struct, frozen=True):
+    """One (baseline, run, measure) comparison; differences are ``run - baseline``."""
+
+    baseline: str
+    run: str
+    measure: str
+    n_topics: int
+    mean_baseline: float | None
+    mean_run: float | None
+    mean_diff: float | None
+    ci_low: float | None
+    ci_high: float | None
+    wins: int
+    ties: int
+    losses: int
+    p_values: dict[str, float | None]
+    p_adjusted: float | None
+    significant: bool
+    effect_size: float | None
+    test: str
+
+
+class ComparisonRead(msgspec.Struct, frozen=True):
+    """``GET /api/v1/compare``: paired comparisons with corrected tests (aggregate numbers only)."""
+
+    runs: list[int]
+    parameters: dict[str, Any]
+    comparisons: list[ComparisonRow]
+
+    @classmethod
+    def from_report(cls, run_ids: list[int], report: Any) -> ComparisonRead:
+        """Copy a :class:`~ragbench.stats.ComparisonReport` (infinite numbers become null)."""
+        rows = [
+            ComparisonRow(
+                baseline=c.baseline,
+                run=c.run,
+                measure=c.measure,
+                n_topics=c.n_topics,
+                mean_baseline=finite(c.mean_baseline),
+                mean_run=finite(c.mean_run),
+                mean_diff=finite(c.mean_diff),
+                ci_low=finite(c.ci_low),
+                ci_high=finite(c.ci_high),
+                wins=c.wins,
+                ties=c.ties,
+                losses=c.losses,
+                p_values={k: finite(v) for k, v in c.p_values.items()},
+                p_adjusted=finite(c.p_adjusted),
+                significant=bool(c.significant),
+                effect_size=finite(c.effect_size),
+                test=c.test,
+            )
+            for c in report
+        ]
+        return cls(runs=run_ids, parameters=report.parameters(), comparisons=rows)

@@ -1,0 +1,184 @@
+"""The web pages: server-rendered Jinja templates (autoescaped), usable without JavaScript.
+
+``/`` benchmarks · ``/benchmarks/{slug}?measure=`` leaderboard · ``/runs/{id}?measure=`` run page
+with per-topic scores and an SVG chart · ``/compare?a=&b=`` two runs side by side. Pages are
+anonymous: a hidden benchmark shows aggregates only.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import Controller, get
+from litestar.params import Parameter
+from litestar.response import Template
+from litestar.template import TemplateConfig
+
+try:  # litestar >= 2.22; older releases have it in contrib
+    from litestar.plugins.jinja import JinjaTemplateEngine
+except ImportError:  # pragma: no cover
+    from litestar.contrib.jinja import JinjaTemplateEngine  # type: ignore[no-redef]
+
+from api.charts import difference_chart
+from api.deps import Database
+from api.dto import BenchmarkRead, LeaderboardRow, RunRead, per_topic_of
+from api.views import leaderboard_read
+from ragbench.store import service
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+TEMPLATES = Path(__file__).parent / "templates"
+PAGE_SIZE = 50
+_SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
+
+
+def _score(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def _pvalue(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def _date(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    """Jinja with autoescaping always on and undefined variables as errors."""
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined)
+    env.filters["score"] = _score
+    env.filters["date"] = _date
+    env.filters["pvalue"] = _pvalue
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+
+
+def topic_order(query_id: str) -> tuple[int, int, str]:
+    """Sort key: numeric topic ids by number, then the others alphabetically."""
+    return (0, int(query_id), "") if query_id.isdecimal() else (1, 0, query_id)
+
+
+class PageController(Controller):
+    """The HTML pages (not in the OpenAPI schema)."""
+
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def index(self, db: Database) -> Template:
+        """The benchmarks."""
+        with db.begin() as (s, _):
+            benchmarks = [BenchmarkRead.from_model(b) for b in service.list_benchmarks(s, None)]
+        return Template("index.html", context={"benchmarks": benchmarks})
+
+    @get("/benchmarks/{slug:str}", sync_to_thread=True)
+    def leaderboard(
+        self,
+        db: Database,
+        slug: str,
+        measure: str | None = None,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> Template:
+        """A benchmark's leaderboard on one measure, with a GET form to switch measure."""
+        with db.begin() as (s, _):
+            benchmark = BenchmarkRead.from_model(service.get_benchmark(s, slug, None))
+            board = leaderboard_read(s, slug, measure or None, offset=offset, limit=PAGE_SIZE, actor=None)
+        context = {
+            "benchmark": benchmark,
+            "board": board,
+            "prev_offset": max(offset - PAGE_SIZE, 0) if offset > 0 else None,
+            "next_offset": offset + PAGE_SIZE if offset + PAGE_SIZE < board.total else None,
+        }
+        return Template("leaderboard.html", context=context)
+
+    @get("/runs/{run_id:int}", sync_to_thread=True)
+    def run(self, db: Database, run_id: int, measure: str | None = None) -> Template:
+        """A run: facts, aggregate scores, per-topic scores and a chart against the best run."""
+        with db.begin() as (s, _):
+            context = run_context(s, run_id, measure)
+        return Template("run.html", context=context)
+
+    @get("/compare", sync_to_thread=True)
+    def compare(self, db: Database, a: int | None = None, b: int | None = None) -> Template:
+        """Two runs compared measure by measure (a form asks for the ids when they are missing)."""
+        context: dict[str, Any] = {"a": a, "b": b, "report": None, "chart": None, "hidden": False}
+        if a is not None and b is not None:
+            with db.begin() as (s, _):
+                context.update(compare_context(s, a, b))
+        return Template("compare.html", context=context)
+
+
+def _baseline(s: Session, run: RunRead, measure: str) -> LeaderboardRow | None:
+    """The best scored run on ``measure``, or the runner-up when ``run`` is the best."""
+    board = leaderboard_read(s, run.benchmark, measure, offset=0, limit=2, actor=None)
+    return next((row for row in board.rows if row.run_id != run.id), None)
+
+
+def _differences(mine: dict[str, float | None], theirs: dict[str, float | None]) -> dict[str, float]:
+    return {q: (mine.get(q) or 0.0) - (theirs.get(q) or 0.0) for q in mine.keys() | theirs.keys()}
+
+
+def run_context(s: Session, run_id: int, measure: str | None) -> dict[str, Any]:
+    """Everything the run page shows (per-topic values only when the benchmark is not hidden)."""
+    model = service.get_run(s, run_id, None)
+    run = RunRead.from_model(model, service.run_scores(s, run_id, None))
+    hidden = bool(model.benchmark.hidden)
+    measures = list(run.scores)
+    if measure not in measures:
+        measure = measures[0] if measures else (measure or "")
+    context: dict[str, Any] = {
+        "run": run,
+        "measure": measure,
+        "hidden": hidden,
+        "safe_url": run.url if run.url and _SAFE_URL.match(run.url) else None,
+        "per_topic": None,
+        "topics": [],
+        "chart": None,
+        "baseline": None,
+    }
+    if hidden or run.status != "scored" or not measures:
+        return context
+    per_topic = per_topic_of(service.run_scores(s, run_id, None, per_topic=True))
+    context["per_topic"] = per_topic
+    context["topics"] = sorted({q for values in per_topic.values() for q in values}, key=topic_order)
+    baseline = _baseline(s, run, measure)
+    if baseline is not None:
+        theirs = per_topic_of(service.run_scores(s, baseline.run_id, None, per_topic=True)).get(measure, {})
+        context["baseline"] = baseline
+        context["chart"] = difference_chart(
+            _differences(per_topic.get(measure, {}), theirs),
+            measure=measure,
+            run_label=run.system,
+            baseline_label=baseline.system,
+        )
+    return context
+
+
+def compare_context(s: Session, a: int, b: int) -> dict[str, Any]:
+    """The comparison of run ``b`` against baseline run ``a`` (chart only when not hidden)."""
+    from api.dto import ComparisonRead
+
+    run_a = RunRead.from_model(service.get_run(s, a, None))
+    run_b = RunRead.from_model(service.get_run(s, b, None))
+    report = ComparisonRead.from_report([a, b], service.compare_runs(s, [a, b], None, None))
+    hidden = bool(service.get_run(s, a, None).benchmark.hidden)
+    chart = None
+    if not hidden and report.comparisons:
+        measure = report.comparisons[0].measure
+        scores_a = per_topic_of(service.run_scores(s, a, None, per_topic=True)).get(measure, {})
+        scores_b = per_topic_of(service.run_scores(s, b, None, per_topic=True)).get(measure, {})
+        chart = difference_chart(
+            _differences(scores_b, scores_a),
+            measure=measure,
+            run_label=run_b.system,
+            baseline_label=run_a.system,
+        )
+    return {"run_a": run_a, "run_b": run_b, "report": report, "chart": chart, "hidden": hidden}

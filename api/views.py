@@ -1,0 +1,66 @@
+"""Conversions shared by the JSON controllers and the pages (so both show the same numbers)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from api.dto import LeaderboardRead, LeaderboardRow, finite
+from ragbench.errors import InputError
+from ragbench.store import service
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from ragbench.store.models import User
+
+MAX_COMPARED = 20
+
+
+def parse_run_ids(text: str) -> list[int]:
+    """``"1,2,3"`` -> ``[1, 2, 3]``.
+
+    Raises:
+        InputError: not a comma-separated list of 2 to 20 distinct positive integers.
+    """
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not all(p.isdecimal() for p in parts):
+        raise InputError(f"runs must be comma-separated run ids, e.g. 1,2,3 (got {text!r})")
+    ids = [int(p) for p in parts]
+    if len(set(ids)) != len(ids):
+        raise InputError("each run may be listed once")
+    if not 2 <= len(ids) <= MAX_COMPARED:
+        raise InputError(f"compare needs 2 to {MAX_COMPARED} runs, got {len(ids)}")
+    return ids
+
+
+def leaderboard_read(
+    s: Session, slug: str, measure: str | None, *, offset: int, limit: int, actor: User | None
+) -> LeaderboardRead:
+    """One page of a benchmark's leaderboard (``measure`` None: the benchmark's first measure)."""
+    if not measure:
+        measure = service.get_benchmark(s, slug, actor).scored_measures[0]
+    board = service.leaderboard(s, slug, measure, offset=offset, limit=limit, actor=actor)
+    rows = [
+        LeaderboardRow(
+            rank=row.rank,
+            run_id=row.run_id,
+            system=row.system_name,
+            owner=row.owner_name,
+            created_at=row.created_at,
+            value=finite(row.value),
+            judged_at_10=finite(row.judged_at_10),
+            tier=row.tier,
+        )
+        for row in board.rows
+    ]
+    return LeaderboardRead(
+        benchmark=board.slug,
+        measure=board.measure,
+        measures=list(board.measures),
+        qrels_version=board.qrels_version,
+        tier_test=board.tier_test,
+        offset=board.offset,
+        limit=board.limit,
+        total=board.total,
+        rows=rows,
+    )

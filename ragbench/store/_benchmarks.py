@@ -1,0 +1,212 @@
+"""Benchmarks and their qrels versions."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ragbench.errors import ConflictError, InputError
+from ragbench.store._common import as_bytes, benchmark_by_slug, latest_version, now, pack, require_admin
+from ragbench.store._scoring import read_qrels_bytes, rescore_benchmark
+from ragbench.store.models import DEFAULT_MEASURES, LABEL_SOURCES, Benchmark, QrelsVersion, User
+from ragbench.store.settings import get_settings
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+
+
+def _check_slug(slug: str) -> str:
+    if not isinstance(slug, str) or not SLUG.fullmatch(slug):
+        raise InputError(
+            f"benchmark slug {slug!r} must be 1 to 100 characters a-z 0-9 . _ -, "
+            "starting with a letter or digit"
+        )
+    return slug
+
+
+def canonical_measures(measures: Sequence[str]) -> list[str]:
+    """Canonical ir-measures names, in order, without repeats.
+
+    Raises:
+        MeasureError: a name does not parse or lacks a parameter (every bad one named).
+        InputError: no measure.
+    """
+    from ragbench.evaluation.measures import engine_spec, parse_measures
+
+    if isinstance(measures, str):
+        measures = [measures]
+    parsed = parse_measures(list(measures))
+    for measure in parsed:
+        engine_spec(measure)  # raises for a measure that needs a cutoff it was not given
+    names = list(dict.fromkeys(str(m) for m in parsed))
+    if not names:
+        raise InputError("a benchmark needs at least one measure")
+    return names
+
+
+def _check_qrels(qrels: bytes, label_source: str) -> int:
+    """The number of judgments in valid qrels."""
+    if label_source not in LABEL_SOURCES:
+        raise InputError(f"label source {label_source!r} is not one of {', '.join(LABEL_SOURCES)}")
+    return len(read_qrels_bytes(qrels))
+
+
+def _new_version(
+    benchmark: Benchmark, number: int, qrels: bytes, label_source: str, judgments: int
+) -> QrelsVersion:
+    return QrelsVersion(
+        benchmark=benchmark,
+        version=number,
+        label_source=label_source,
+        sha256=hashlib.sha256(qrels).hexdigest(),
+        content=pack(qrels),
+        num_judgments=judgments,
+        created_at=now(),
+    )
+
+
+def create_benchmark(
+    s: Session,
+    actor: User | None,
+    slug: str,
+    *,
+    title: str = "",
+    description: str = "",
+    topics_text: str | None = None,
+    qrels_text: str,
+    corpus_ref: str | None = None,
+    hidden: bool = False,
+    measures: Sequence[str] | None = None,
+) -> Benchmark:
+    """Register a benchmark with its first qrels version (admin only).
+
+    Args:
+        s: The session; the caller commits.
+        actor: The admin doing it.
+        slug: URL name, 1 to 100 characters ``a-z 0-9 . _ -``.
+        title: Display title.
+        description: Free text.
+        topics_text: The topics file (TREC, SGML, TSV or JSONL), checked and stored as given.
+        qrels_text: The TREC qrels (version 1, label source ``human``).
+        corpus_ref: Where the corpus lives (a path, an ir_datasets id), stored as given.
+        hidden: Blind benchmark: per-topic scores withheld from everyone but admins.
+        measures: ir-measures names (default ``nDCG@10 AP P@10 R@1000 RR Bpref Judged@10``);
+            stored canonical; ``Judged@10`` is scored in any case.
+
+    Raises:
+        AuthError, PermissionDenied: no actor, or not an admin.
+        InputError: a bad slug, measure, or a topic called ``all`` in the qrels.
+        FormatError: malformed qrels or topics (every problem with its line).
+        ConflictError: the slug is taken.
+    """
+    from ragbench.formats.topics import read_topics
+
+    require_admin(actor, "create a benchmark")
+    _check_slug(slug)
+    names = canonical_measures(DEFAULT_MEASURES if measures is None else measures)
+    qrels = as_bytes(qrels_text)
+    judgments = _check_qrels(qrels, "human")
+    if topics_text is not None:
+        read_topics(as_bytes(topics_text), name="topics")
+    if s.scalar(select(Benchmark.id).where(Benchmark.slug == slug)) is not None:
+        raise ConflictError(f"benchmark {slug!r} exists")
+    benchmark = Benchmark(
+        slug=slug,
+        title=title or "",
+        description=description or "",
+        hidden=bool(hidden),
+        topics=topics_text.decode("utf-8") if isinstance(topics_text, bytes) else topics_text,
+        corpus_ref=corpus_ref,
+        measures=names,
+        created_at=now(),
+    )
+    version = _new_version(benchmark, 1, qrels, "human", judgments)
+    s.add_all([benchmark, version])
+    try:
+        s.flush()
+    except IntegrityError:  # created by a concurrent request since the check above
+        raise ConflictError(f"benchmark {slug!r} exists") from None
+    return benchmark
+
+
+def add_qrels_version(
+    s: Session, actor: User | None, slug: str, qrels_text: str, label_source: str = "human"
+) -> QrelsVersion:
+    """Add the next qrels version of a benchmark (admin only) and re-score its runs against it.
+
+    Older versions and their scores are kept. Runs of up to ``RAGBENCH_INLINE_SCORING_LINES``
+    lines are re-scored in this transaction; larger ones become ``pending`` for the worker (the
+    leaderboard, which reads the latest version, lists them again once scored).
+
+    Raises:
+        AuthError, PermissionDenied: no actor, or not an admin.
+        NotFoundError: no such benchmark.
+        InputError: a bad label source, or a topic called ``all``.
+        FormatError: malformed qrels.
+        ConflictError: the qrels are identical to the latest version's.
+    """
+    require_admin(actor, "add qrels")
+    data = as_bytes(qrels_text)
+    judgments = _check_qrels(data, label_source)  # before waiting for the lock
+    benchmark = benchmark_by_slug(s, slug, lock="versioning")
+    latest = latest_version(s, benchmark.id)
+    if hashlib.sha256(data).hexdigest() == latest.sha256:
+        raise ConflictError(f"these qrels are identical to version {latest.version} of {slug!r}")
+    version = _new_version(benchmark, latest.version + 1, data, label_source, judgments)
+    s.add(version)
+    try:
+        s.flush()
+    except IntegrityError:
+        raise ConflictError(
+            f"version {latest.version + 1} of {slug!r} was added meanwhile; try again"
+        ) from None
+    rescore_benchmark(s, benchmark.id, version, get_settings().inline_scoring_lines)
+    return version
+
+
+def set_hidden(s: Session, actor: User | None, slug: str, hidden: bool) -> Benchmark:
+    """Hide a benchmark (blind: aggregates only) or unblind it (admin only).
+
+    Raises:
+        AuthError, PermissionDenied: no actor, or not an admin.
+        NotFoundError: no such benchmark.
+    """
+    require_admin(actor, "hide or unblind a benchmark")
+    benchmark = benchmark_by_slug(s, slug)
+    benchmark.hidden = bool(hidden)
+    s.flush()
+    return benchmark
+
+
+def list_benchmarks(s: Session, actor: User | None) -> list[Benchmark]:
+    """Every benchmark, by slug; hidden ones too (their pages show aggregates only)."""
+    return list(s.scalars(select(Benchmark).order_by(Benchmark.slug)))
+
+
+def get_benchmark(s: Session, slug: str, actor: User | None = None) -> Benchmark:
+    """The benchmark called ``slug`` (visible to anyone; hidden ones show aggregates only).
+
+    Raises:
+        NotFoundError: there is none.
+    """
+    return benchmark_by_slug(s, slug)
+
+
+def qrels_versions(s: Session, slug: str) -> list[QrelsVersion]:
+    """The benchmark's qrels versions, oldest first (content not loaded).
+
+    Raises:
+        NotFoundError: no such benchmark.
+    """
+    benchmark = benchmark_by_slug(s, slug)
+    return list(
+        s.scalars(
+            select(QrelsVersion)
+            .where(QrelsVersion.benchmark_id == benchmark.id)
+            .order_by(QrelsVersion.version)
+        )
+    )

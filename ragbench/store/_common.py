@@ -1,0 +1,133 @@
+"""Helpers shared by the service modules: access checks, look-ups, blobs, dialect-aware inserts."""
+
+from __future__ import annotations
+
+import zlib
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy import Insert, insert, select
+from sqlalchemy.orm import Session
+
+from ragbench.errors import AuthError, NotFoundError, PermissionDenied, RagbenchError
+from ragbench.store.models import Benchmark, QrelsVersion, User
+
+Lock = Literal["scoring", "versioning"]
+ZLIB_LEVEL = 1
+"""Fastest compression: 37 MB of run compress to 12 MB in 0.3 s (level 6: 11 MB in 1.0 s)."""
+
+
+def now() -> datetime:
+    """The current time, timezone-aware (UTC)."""
+    return datetime.now(UTC)
+
+
+def require_user(actor: User | None, doing: str = "do this") -> User:
+    """``actor``, or AuthError when there is none (an anonymous request).
+
+    Raises:
+        AuthError: ``actor`` is None.
+    """
+    if actor is None:
+        raise AuthError(f"sign in with an API token to {doing}")
+    return actor
+
+
+def require_admin(actor: User | None, doing: str = "do this") -> User:
+    """``actor`` when it is an admin.
+
+    Raises:
+        AuthError: ``actor`` is None.
+        PermissionDenied: ``actor`` is not an admin.
+    """
+    user = require_user(actor, doing)
+    if not user.is_admin:
+        raise PermissionDenied(f"only an admin may {doing}")
+    return user
+
+
+def benchmark_by_slug(s: Session, slug: str, lock: Lock | None = None) -> Benchmark:
+    """The benchmark called ``slug``, its row locked when ``lock`` says so (see :func:`lock_benchmark`).
+
+    Raises:
+        NotFoundError: there is none.
+    """
+    query = select(Benchmark).where(Benchmark.slug == slug)
+    if lock is not None:
+        query = _locked(query, lock).execution_options(populate_existing=True)
+    benchmark = s.scalar(query)
+    if benchmark is None:
+        raise NotFoundError(f"no benchmark {slug!r}")
+    return benchmark
+
+
+def _locked(query: Any, lock: Lock) -> Any:
+    return query.with_for_update(read=lock == "scoring", key_share=lock == "scoring")
+
+
+def lock_benchmark(s: Session, benchmark_id: int, lock: Lock) -> None:
+    """Lock a benchmark's row until the transaction ends (PostgreSQL; SQLite serialises writers).
+
+    ``"scoring"`` (``FOR KEY SHARE``) is taken by whatever scores runs against the latest qrels
+    version (submissions, the worker); ``"versioning"`` (``FOR UPDATE``) by a new qrels version.
+    So a new version waits for the scorings under way, and scorings wait for it to be committed
+    with its re-scoring: no run is left scored against an outdated version. Always lock the
+    benchmark before any of its runs, so that two transactions cannot wait for each other.
+    """
+    s.execute(_locked(select(Benchmark.id).where(Benchmark.id == benchmark_id), lock))
+
+
+def latest_version(s: Session, benchmark_id: int) -> QrelsVersion:
+    """The benchmark's newest qrels version (every benchmark has at least version 1)."""
+    version = s.scalar(
+        select(QrelsVersion)
+        .where(QrelsVersion.benchmark_id == benchmark_id)
+        .order_by(QrelsVersion.version.desc())
+        .limit(1)
+    )
+    if version is None:  # pragma: no cover - create_benchmark always adds version 1
+        raise NotFoundError(f"benchmark {benchmark_id} has no qrels")
+    return version
+
+
+def pack(data: bytes) -> bytes:
+    """Compress a file for storage."""
+    return zlib.compress(data, ZLIB_LEVEL)
+
+
+def unpack(blob: bytes, what: str) -> bytes:
+    """Decompress a stored file.
+
+    Raises:
+        RagbenchError: the blob is not zlib data (the row was damaged outside ragbench).
+    """
+    try:
+        return zlib.decompress(blob)
+    except zlib.error as exc:
+        raise RagbenchError(f"the stored {what} is damaged: {exc}") from None
+
+
+def as_bytes(text: str | bytes) -> bytes:
+    """File content given as text or bytes, as bytes (UTF-8)."""
+    return text if isinstance(text, bytes) else text.encode("utf-8")
+
+
+def insert_ignoring_conflict(s: Session, model: type[Any], values: dict[str, Any], keys: list[str]) -> None:
+    """INSERT a row unless one with the same ``keys`` exists (ON CONFLICT DO NOTHING).
+
+    Under concurrency the losing transaction waits for the winner and then does nothing, so
+    get-or-create needs no savepoint (SQLite's driver cannot nest transactions reliably).
+    """
+    dialect = s.get_bind().dialect.name
+    statement: Insert
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+    else:  # pragma: no cover - other databases are not supported; a race then raises IntegrityError
+        statement = insert(model).values(**values)
+    s.execute(statement)

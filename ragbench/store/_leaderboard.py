@@ -1,0 +1,315 @@
+"""Leaderboards and run comparisons, read from stored scores.
+
+The ranking reads only the ``all`` rows of (latest qrels version, measure), through the index
+on ``score (qrels_version_id, measure, query_id)``. Significance tiers need every run's per-topic
+scores and a randomization test per round, so they are computed once and cached in memory, per
+process, keyed by (database, qrels version id, measure, number of scored runs, largest run id):
+any run scored, re-scored under a new version or deleted changes the key (run ids are never
+reused), so a cached entry is never stale. Concurrent requests for the same key wait for one
+computation rather than repeating it. The cache holds :data:`TIER_CACHE_SIZE` keys (LRU).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from ragbench.errors import InputError, NotFoundError
+from ragbench.store._common import benchmark_by_slug, latest_version
+from ragbench.store.models import (
+    ALL_TOPICS,
+    JUDGED_MEASURE,
+    Benchmark,
+    QrelsVersion,
+    Run,
+    Score,
+    System,
+    User,
+)
+
+if TYPE_CHECKING:
+    from ragbench.stats import ComparisonReport
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 1000
+TIER_CACHE_SIZE = 256
+TIER_TEST = "randomization"
+TIER_CORRECTION = "holm"
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardRow:
+    """One run on a leaderboard.
+
+    Attributes:
+        rank: 1-based position by ``value`` (ties: older run first).
+        run_id: The run.
+        system_name: Its system's name.
+        owner_name: Who submitted it.
+        created_at: When it was submitted (UTC).
+        value: Its mean on the leaderboard's measure (the ``all`` score).
+        judged_at_10: Its mean ``Judged@10``: the share of its top 10 that is judged.
+        tier: Its significance tier (1: not significantly worse than the best run); None when
+            the tiers could not be computed.
+    """
+
+    rank: int
+    run_id: int
+    system_name: str
+    owner_name: str
+    created_at: datetime
+    value: float
+    judged_at_10: float | None
+    tier: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Leaderboard:
+    """A page of a benchmark's ranking on one measure, against its latest qrels version.
+
+    Attributes:
+        slug: The benchmark.
+        title: Its title.
+        hidden: Whether it is blind (per-topic scores withheld).
+        measure: Canonical name of the ranking measure.
+        measures: Every measure it can be ranked by (for a selector).
+        qrels_version: The qrels version number the scores are against.
+        total: Number of ranked runs (all pages).
+        offset: Rows skipped before this page.
+        limit: Page size asked for.
+        rows: This page, best first.
+        tier_test: How tiers were computed (test, correction, alpha).
+    """
+
+    slug: str
+    title: str
+    hidden: bool
+    measure: str
+    measures: tuple[str, ...]
+    qrels_version: int
+    total: int
+    offset: int
+    limit: int
+    rows: tuple[LeaderboardRow, ...]
+    tier_test: str = f"{TIER_TEST}, {TIER_CORRECTION}, alpha 0.05"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (datetimes as ISO 8601 strings)."""
+        data = asdict(self)
+        data["measures"] = list(self.measures)
+        data["rows"] = [{**asdict(r), "created_at": r.created_at.isoformat()} for r in self.rows]
+        return data
+
+
+def canonical_measure(benchmark: Benchmark, measure: str) -> str:
+    """``measure`` in canonical form, checked against what the benchmark scores.
+
+    Raises:
+        MeasureError: it does not parse.
+        InputError: the benchmark does not score it (the message lists what it scores).
+    """
+    from ragbench.evaluation.measures import parse_measures
+
+    name = str(parse_measures([measure])[0])
+    if name not in benchmark.scored_measures:
+        raise InputError(
+            f"benchmark {benchmark.slug!r} is not scored on {name}; choose one of "
+            + ", ".join(benchmark.scored_measures)
+        )
+    return name
+
+
+def leaderboard(
+    s: Session,
+    slug: str,
+    measure: str,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    actor: User | None = None,
+) -> Leaderboard:
+    """A page of the benchmark's runs ranked by their mean on ``measure``, best first.
+
+    Each row has the run's Judged@10 and significance tier (:func:`ragbench.stats.significance_tiers`
+    over per-topic scores: randomization test, Holm correction, alpha 0.05, seed 0). Aggregates are
+    public, on hidden benchmarks too.
+
+    Raises:
+        NotFoundError: no such benchmark.
+        MeasureError, InputError: a bad measure; a negative offset or a limit outside 1..1000.
+    """
+    if offset < 0 or not 1 <= limit <= MAX_LIMIT:
+        raise InputError(f"offset must be >= 0 and limit within 1..{MAX_LIMIT}")
+    benchmark = benchmark_by_slug(s, slug)
+    name = canonical_measure(benchmark, measure)
+    version = latest_version(s, benchmark.id)
+    total, max_run = s.execute(
+        select(func.count(), func.max(Score.run_id)).where(
+            Score.qrels_version_id == version.id, Score.measure == name, Score.query_id == ALL_TOPICS
+        )
+    ).one()
+    judged = aliased(Score)
+    rows = s.execute(
+        select(Score.run_id, Score.value, System.name, User.name, Run.created_at, judged.value)
+        .join(Run, Run.id == Score.run_id)
+        .join(System, System.id == Run.system_id)
+        .join(User, User.id == Run.owner_id)
+        .outerjoin(
+            judged,
+            and_(
+                judged.run_id == Score.run_id,
+                judged.qrels_version_id == Score.qrels_version_id,
+                judged.measure == JUDGED_MEASURE,
+                judged.query_id == ALL_TOPICS,
+            ),
+        )
+        .where(Score.qrels_version_id == version.id, Score.measure == name, Score.query_id == ALL_TOPICS)
+        .order_by(Score.value.desc(), Score.run_id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    tiers = _tiers(s, version.id, name, total, max_run) if rows else {}
+    return Leaderboard(
+        slug=benchmark.slug,
+        title=benchmark.title,
+        hidden=benchmark.hidden,
+        measure=name,
+        measures=tuple(benchmark.scored_measures),
+        qrels_version=version.version,
+        total=total,
+        offset=offset,
+        limit=limit,
+        rows=tuple(
+            LeaderboardRow(
+                rank=offset + i + 1,
+                run_id=run_id,
+                system_name=system_name,
+                owner_name=owner_name,
+                created_at=created_at,
+                value=value,
+                judged_at_10=judged_value,
+                tier=tiers.get(run_id) if tiers is not None else None,
+            )
+            for i, (run_id, value, system_name, owner_name, created_at, judged_value) in enumerate(rows)
+        ),
+    )
+
+
+_TierKey = tuple[str, int, str, int, int | None]
+_tier_cache: OrderedDict[_TierKey, dict[int, int] | None] = OrderedDict()
+_tier_locks: dict[_TierKey, threading.Lock] = {}
+_cache_lock = threading.Lock()
+
+
+def clear_tier_cache() -> None:
+    """Forget every cached tier assignment (tests; after restoring a database)."""
+    with _cache_lock:
+        _tier_cache.clear()
+        _tier_locks.clear()
+
+
+def _tiers(
+    s: Session, version_id: int, measure: str, total: int, max_run: int | None
+) -> dict[int, int] | None:
+    """run id -> tier for every run scored on (version, measure); cached, see the module docstring."""
+    key = (str(s.get_bind().engine.url), version_id, measure, total, max_run)
+    with _cache_lock:
+        if key in _tier_cache:
+            _tier_cache.move_to_end(key)
+            return _tier_cache[key]
+        lock = _tier_locks.setdefault(key, threading.Lock())
+    with lock:
+        with _cache_lock:
+            if key in _tier_cache:
+                return _tier_cache[key]
+        tiers = _compute_tiers(s, version_id, measure)
+        with _cache_lock:
+            _tier_cache[key] = tiers
+            while len(_tier_cache) > TIER_CACHE_SIZE:
+                _tier_cache.popitem(last=False)
+            _tier_locks.pop(key, None)
+    return tiers
+
+
+def _compute_tiers(s: Session, version_id: int, measure: str) -> dict[int, int] | None:
+    from ragbench.stats import significance_tiers
+
+    per_run: dict[str, dict[str, float]] = {}
+    for run_id, query_id, value in s.execute(
+        select(Score.run_id, Score.query_id, Score.value).where(
+            Score.qrels_version_id == version_id, Score.measure == measure, Score.query_id != ALL_TOPICS
+        )
+    ):
+        per_run.setdefault(str(run_id), {})[query_id] = value
+    if not per_run:
+        return {}
+    try:
+        entries = significance_tiers(per_run, test=TIER_TEST, correction=TIER_CORRECTION)
+    except InputError:
+        log.warning("no significance tiers for qrels version %s, %s", version_id, measure, exc_info=True)
+        return None
+    return {int(e.run): e.tier for e in entries}
+
+
+def compare_runs(
+    s: Session, run_ids: Sequence[int], measures: Sequence[str] | None, actor: User | None
+) -> ComparisonReport:
+    """Compare runs of one benchmark topic by topic (:func:`ragbench.stats.compare`).
+
+    The first run is the baseline; each other run is compared with it on every measure, with
+    randomization and t tests (Holm-corrected over the report), bootstrap CIs and wins/ties/losses,
+    on the per-topic scores of the latest qrels version. Runs are named ``"#<id> <system>"``. The
+    report holds no per-topic values, so it is available on hidden benchmarks too.
+
+    Args:
+        s: The session.
+        run_ids: Two or more runs of one benchmark.
+        measures: Measures to compare on (default: the benchmark's measures).
+        actor: Who asks.
+
+    Raises:
+        NotFoundError: a run does not exist.
+        InputError: fewer than two runs, runs of different benchmarks, a run not scored yet, a
+            measure the benchmark does not score, fewer than two topics.
+    """
+    from ragbench.stats import compare
+
+    ids = list(dict.fromkeys(int(r) for r in run_ids))
+    if len(ids) < 2:
+        raise InputError("compare needs at least two different runs")
+    runs = {r.id: r for r in s.scalars(select(Run).where(Run.id.in_(ids)))}
+    missing = [i for i in ids if i not in runs]
+    if missing:
+        raise NotFoundError(f"no run {', '.join(map(str, missing))}")
+    benchmarks = {r.benchmark_id for r in runs.values()}
+    if len(benchmarks) > 1:
+        raise InputError("compare runs of one benchmark at a time")
+    benchmark = runs[ids[0]].benchmark
+    names = [canonical_measure(benchmark, m) for m in measures] if measures else list(benchmark.measures)
+    version: QrelsVersion = latest_version(s, benchmark.id)
+    labels = {i: f"#{i} {runs[i].system.name}" for i in ids}
+    scores: dict[str, dict[str, dict[str, float]]] = {labels[i]: {} for i in ids}
+    for run_id, measure, query_id, value in s.execute(
+        select(Score.run_id, Score.measure, Score.query_id, Score.value).where(
+            Score.run_id.in_(ids),
+            Score.qrels_version_id == version.id,
+            Score.measure.in_(names),
+            Score.query_id != ALL_TOPICS,
+        )
+    ):
+        scores[labels[run_id]].setdefault(measure, {})[query_id] = value
+    for i in ids:
+        if not scores[labels[i]]:
+            raise InputError(
+                f"run {i} has no scores for qrels version {version.version} yet (status {runs[i].status})"
+            )
+    return compare(scores, baselines=labels[ids[0]])

@@ -1,0 +1,260 @@
+"""Submitting, reading and deleting runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ragbench.errors import ConflictError, InputError, NotFoundError, PermissionDenied, TooLargeError
+from ragbench.store._common import (
+    benchmark_by_slug,
+    insert_ignoring_conflict,
+    latest_version,
+    now,
+    pack,
+    require_user,
+)
+from ragbench.store._scoring import hand_off, parse_run, requeue_if_outdated, score_rows, store_scores
+from ragbench.store.models import ALL_TOPICS, ArenaVote, Benchmark, QrelsVersion, Run, Score, System, User
+from ragbench.store.settings import get_settings
+
+MAX_SYSTEM_NAME = 200
+MAX_URL = 2000
+
+
+def _check_system(
+    name: str, url: str | None, metadata: Mapping[str, Any] | None
+) -> tuple[str, dict[str, Any] | None]:
+    name = name.strip() if isinstance(name, str) else ""
+    if not name:
+        raise InputError("a run needs a system name")
+    if len(name) > MAX_SYSTEM_NAME or not name.isprintable():
+        raise InputError(f"a system name has 1 to {MAX_SYSTEM_NAME} printable characters")
+    if url is not None and (len(url) > MAX_URL or not url.startswith(("http://", "https://"))):
+        raise InputError(f"url {url[:100]!r} must start with http:// or https://")
+    if metadata is None:
+        return name, None
+    if not isinstance(metadata, Mapping):
+        raise InputError("metadata must be a JSON object")
+    try:
+        return name, json.loads(json.dumps(dict(metadata)))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"metadata is not JSON: {exc}") from None
+
+
+def _system(
+    s: Session, benchmark: Benchmark, owner: User, name: str, description: str, url: str | None, metadata: Any
+) -> System:
+    """The owner's system called ``name`` on the benchmark, created if new; its description, url
+    and metadata are replaced by the ones given (empty ones leave them as they are)."""
+    query = select(System).where(System.benchmark_id == benchmark.id, System.name == name)
+    system = s.scalar(query)
+    if system is None:
+        values = {
+            "benchmark_id": benchmark.id,
+            "owner_id": owner.id,
+            "name": name,
+            "description": description or "",
+            "url": url,
+            "metadata": metadata or {},
+        }
+        insert_ignoring_conflict(s, System, values, ["benchmark_id", "name"])
+        system = s.scalar(query)
+        if system is None:  # its last run was deleted, with it, in the meantime
+            raise ConflictError(f"system {name!r} changed while this run was submitted; submit again")
+    if system.owner_id != owner.id:
+        raise ConflictError(f"system name {name!r} on {benchmark.slug!r} belongs to another user")
+    if description:
+        system.description = description
+    if url is not None:
+        system.url = url
+    if metadata:
+        system.metadata_ = metadata
+    return system
+
+
+def submit_run(
+    s: Session,
+    actor: User | None,
+    slug: str,
+    run_bytes: bytes,
+    *,
+    name: str,
+    description: str = "",
+    url: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    filename: str = "run",
+) -> Run:
+    """Validate, store and (when small) score a run file under the actor's system ``name``.
+
+    The file is read completely before anything is written, so a malformed one changes nothing.
+    Runs of up to ``RAGBENCH_INLINE_SCORING_LINES`` lines are scored here (status ``scored``);
+    larger ones are stored ``pending`` for :func:`process_pending`. A system name belongs to the
+    first user who submits under it on the benchmark; later runs under it add to that system and
+    update its description, url and metadata when given.
+
+    Args:
+        s: The session; the caller commits (one transaction).
+        actor: The submitting user.
+        slug: The benchmark.
+        run_bytes: The TREC run file.
+        name: System name (1 to 200 printable characters).
+        description: System description.
+        url: System link, ``http://`` or ``https://``.
+        metadata: JSON object describing the system.
+        filename: Name used in error messages (``problems[].file``).
+
+    Raises:
+        AuthError: no actor.
+        TooLargeError: the file is larger than ``RAGBENCH_MAX_UPLOAD_BYTES``.
+        NotFoundError: no such benchmark.
+        FormatError: the run is malformed (every problem with line and column).
+        InputError: a bad system name, url or metadata.
+        ConflictError: the same file was already submitted to this benchmark, or the system name
+            belongs to another user.
+    """
+    owner = require_user(actor, "submit a run")
+    settings = get_settings()
+    if len(run_bytes) > settings.max_upload_bytes:
+        raise TooLargeError(
+            f"the run is {len(run_bytes):,} bytes; the limit is {settings.max_upload_bytes:,} bytes "
+            "(RAGBENCH_MAX_UPLOAD_BYTES)"
+        )
+    name, metadata_ = _check_system(name, url, metadata)
+    benchmark = benchmark_by_slug(s, slug, lock="scoring")
+    sha256 = hashlib.sha256(run_bytes).hexdigest()
+    _refuse_duplicate(s, benchmark, sha256)
+    version = latest_version(s, benchmark.id)
+
+    parsed = parse_run(version.content, run_bytes, filename)
+    inline = len(parsed.run) <= settings.inline_scoring_lines
+    rows = score_rows(parsed, benchmark.scored_measures, 0, version.id) if inline else []
+    # Compressing cannot overlap the parse: the C reader holds the GIL, which zlib needs between blocks.
+    content = pack(run_bytes)
+
+    system = _system(s, benchmark, owner, name, description, url, metadata_)
+    run = Run(
+        system=system,
+        benchmark_id=benchmark.id,
+        owner_id=owner.id,
+        sha256=sha256,
+        content=content,
+        num_lines=len(parsed.run),
+        num_topics=int(np.unique(parsed.run.query).size),
+        status="pending",
+        attempts=0,
+        created_at=now(),
+    )
+    s.add(run)
+    try:
+        s.flush()
+    except IntegrityError:  # the same file, submitted concurrently
+        raise ConflictError(f"this run file was already submitted to {slug!r}") from None
+    if inline:
+        for row in rows:
+            row["run_id"] = run.id
+        store_scores(s, run, rows, version.id)
+        requeue_if_outdated(s, run, version.id)
+        s.flush()
+    else:
+        hand_off(s, run, version.id, parsed)
+    return run
+
+
+def _refuse_duplicate(s: Session, benchmark: Benchmark, sha256: str) -> None:
+    existing = s.scalar(select(Run.id).where(Run.benchmark_id == benchmark.id, Run.sha256 == sha256))
+    if existing is not None:
+        raise ConflictError(f"this run file was already submitted to {benchmark.slug!r} (run {existing})")
+
+
+def get_run(s: Session, run_id: int, actor: User | None = None) -> Run:
+    """A run (aggregate information is public, also on hidden benchmarks).
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    run = s.get(Run, run_id)
+    if run is None:
+        raise NotFoundError(f"no run {run_id}")
+    return run
+
+
+def per_topic_visible(benchmark: Benchmark, actor: User | None) -> bool:
+    """Whether ``actor`` may see per-topic scores on ``benchmark``: not hidden, or an admin."""
+    return not benchmark.hidden or (actor is not None and actor.is_admin)
+
+
+def run_scores(
+    s: Session, run_id: int, actor: User | None, per_topic: bool = False, *, version: int | None = None
+) -> dict[str, dict[str, float]]:
+    """A run's scores: ``{measure: {"all": mean, query_id: value, ...}}``.
+
+    Measures come in the benchmark's order, topics in the qrels' order after ``"all"``. On a
+    hidden benchmark the per-topic values are withheld (only ``"all"``) unless ``actor`` is an
+    admin, whatever ``per_topic`` says. A run not scored against the version yet has ``{}``.
+
+    Args:
+        s: The session.
+        run_id: The run.
+        actor: Who asks (None: anonymous).
+        per_topic: Include one value per topic.
+        version: Qrels version number (default: the latest).
+
+    Raises:
+        NotFoundError: no such run or version.
+    """
+    run = get_run(s, run_id, actor)
+    benchmark = run.benchmark
+    if version is None:
+        version_id = latest_version(s, benchmark.id).id
+    else:
+        found = s.scalar(
+            select(QrelsVersion.id).where(
+                QrelsVersion.benchmark_id == benchmark.id, QrelsVersion.version == version
+            )
+        )
+        if found is None:
+            raise NotFoundError(f"benchmark {benchmark.slug!r} has no qrels version {version}")
+        version_id = found
+    query = select(Score.measure, Score.query_id, Score.value).where(
+        Score.run_id == run.id, Score.qrels_version_id == version_id
+    )
+    if not (per_topic and per_topic_visible(benchmark, actor)):
+        query = query.where(Score.query_id == ALL_TOPICS)
+    found_rows = s.execute(query.order_by(Score.id)).all()
+    order = {m: i for i, m in enumerate(benchmark.scored_measures)}
+    scores: dict[str, dict[str, float]] = {}
+    for measure in sorted({r.measure for r in found_rows}, key=lambda m: (order.get(m, len(order)), m)):
+        scores[measure] = {ALL_TOPICS: float("nan")}
+    for measure, query_id, value in found_rows:
+        scores[measure][query_id] = value
+    return scores
+
+
+def delete_run(s: Session, actor: User | None, run_id: int) -> None:
+    """Delete a run and its scores (its owner or an admin). A system left without runs goes too,
+    which frees its name.
+
+    Raises:
+        AuthError: no actor.
+        NotFoundError: no such run.
+        PermissionDenied: the actor is neither the owner nor an admin.
+    """
+    user = require_user(actor, "delete a run")
+    run = get_run(s, run_id, user)
+    if run.owner_id != user.id and not user.is_admin:
+        raise PermissionDenied(f"run {run_id} belongs to another user; only they or an admin may delete it")
+    system_id = run.system_id
+    s.execute(delete(Score).where(Score.run_id == run_id))
+    s.execute(delete(ArenaVote).where(or_(ArenaVote.run_a_id == run_id, ArenaVote.run_b_id == run_id)))
+    s.delete(run)
+    s.flush()
+    if not s.scalar(select(func.count()).select_from(Run).where(Run.system_id == system_id)):
+        s.execute(delete(System).where(System.id == system_id))

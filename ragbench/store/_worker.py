@@ -1,0 +1,131 @@
+"""The background worker's step: claim waiting runs and score them, one transaction each.
+
+A run is claimed by committing ``status='scoring'`` and ``attempts + 1``; it is then scored in
+a second transaction that locks its row (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL).
+A run left ``scoring`` whose row nobody locks was abandoned by a worker that stopped (a crash,
+a restart), and is claimed again; after :data:`MAX_ATTEMPTS` claims it is marked failed, so a
+run that kills its worker cannot stall the queue. SQLite has no row locks: there a process skips
+the runs it is scoring itself, and one worker process per SQLite file is assumed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ragbench.errors import RagbenchError
+from ragbench.store._common import latest_version, lock_benchmark
+from ragbench.store._scoring import (
+    compute_rows,
+    database_of,
+    failure_reason,
+    requeue_if_outdated,
+    store_scores,
+)
+from ragbench.store.models import Run
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+"""Claims of one run before the worker gives up on it (it stopped while scoring each time)."""
+CLAIM_BATCH = 20
+
+_in_progress: set[tuple[str, int]] = set()
+_in_progress_lock = threading.Lock()
+
+
+def _claim(factory: Callable[[], Session], database: str) -> tuple[int | None, int]:
+    """Claim the oldest run waiting or abandoned; returns (run id or None, runs given up on)."""
+    gave_up = 0
+    with factory() as s, s.begin():
+        candidates = s.execute(
+            select(Run.id, Run.status, Run.attempts)
+            .where(Run.status.in_(("pending", "scoring")))
+            .order_by(Run.id)
+            .limit(CLAIM_BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for run_id, status, attempts in candidates:
+            with _in_progress_lock:
+                if (database, run_id) in _in_progress:
+                    continue
+            # Conditional on what was read, so that without row locks (SQLite) two processes
+            # cannot both claim a run: the second UPDATE matches no row.
+            unchanged = update(Run).where(Run.id == run_id, Run.status == status, Run.attempts == attempts)
+            if attempts >= MAX_ATTEMPTS:
+                reason = f"scoring did not finish after {attempts} attempts (the worker stopped each time)"
+                gave_up += s.execute(unchanged.values(status="failed", error=reason)).rowcount
+                continue
+            if s.execute(unchanged.values(status="scoring", attempts=attempts + 1)).rowcount != 1:
+                continue
+            with _in_progress_lock:
+                _in_progress.add((database, run_id))
+            return run_id, gave_up
+    return None, gave_up
+
+
+def _score_claimed(factory: Callable[[], Session], run_id: int) -> bool:
+    """Score a claimed run in its own transaction; False when another worker holds it."""
+    with factory() as s, s.begin():
+        benchmark_id = s.scalar(select(Run.benchmark_id).where(Run.id == run_id))
+        if benchmark_id is None:  # deleted meanwhile
+            return False
+        lock_benchmark(s, benchmark_id, "scoring")  # the benchmark first, then the run
+        run = s.scalar(
+            select(Run)
+            .where(Run.id == run_id, Run.status == "scoring")
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        if run is None:
+            return False
+        version = latest_version(s, run.benchmark_id)
+        store_scores(s, run, compute_rows(s, run, version), version.id)
+        requeue_if_outdated(s, run, version.id)
+    return True
+
+
+def _mark_failed(factory: Callable[[], Session], run_id: int, reason: str) -> None:
+    with factory() as s, s.begin():
+        s.execute(update(Run).where(Run.id == run_id).values(status="failed", error=reason))
+
+
+def process_pending(s_factory: Callable[[], Session], limit: int | None = None) -> int:
+    """One step of the background worker: score waiting runs, oldest first.
+
+    Runs ``pending``, and runs left ``scoring`` by a worker that stopped, are claimed one at a
+    time (see the module docstring) and scored against their benchmark's latest qrels version,
+    each in its own transaction. A run that cannot be scored is marked ``failed`` with the
+    reason in ``error``; the worker goes on with the next.
+
+    Args:
+        s_factory: Makes sessions (:func:`ragbench.store.db.session_factory`).
+        limit: Most runs to finish in this call (default: until none is waiting).
+
+    Returns:
+        The number of runs finished: scored, or marked failed.
+    """
+    with s_factory() as s:
+        database = database_of(s)
+    finished = 0
+    while limit is None or finished < limit:
+        run_id, gave_up = _claim(s_factory, database)
+        finished += gave_up
+        if run_id is None:
+            break
+        try:
+            if _score_claimed(s_factory, run_id):
+                finished += 1
+        except Exception as exc:  # the worker must survive any run, and say why it failed
+            if not isinstance(exc, RagbenchError):
+                log.exception("scoring run %s failed", run_id)
+            _mark_failed(s_factory, run_id, failure_reason(exc))
+            finished += 1
+        finally:
+            with _in_progress_lock:
+                _in_progress.discard((database, run_id))
+    return finished

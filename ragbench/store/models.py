@@ -1,0 +1,276 @@
+"""The tables of the evaluation service, as typed SQLAlchemy 2.0 models.
+
+The schema changes only through Alembic (``migrations/``); a test checks that the migrations
+and these models agree. Blobs (run files, qrels) are zlib-compressed and deferred, so loading a
+:class:`Run` or a :class:`QrelsVersion` never reads its file unless ``content`` is accessed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+ROLES = ("admin", "member")
+LABEL_SOURCES = ("human", "llm")
+RUN_STATUSES = ("pending", "scoring", "scored", "failed")
+WINNERS = ("a", "b", "tie")
+ALL_TOPICS = "all"
+"""``Score.query_id`` of the row holding the mean over topics."""
+DEFAULT_MEASURES = ("nDCG@10", "AP", "P@10", "R@1000", "RR", "Bpref", "Judged@10")
+JUDGED_MEASURE = "Judged@10"
+"""Scored for every run whatever the benchmark's measures: the leaderboard shows it."""
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, not a BIGINT one.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base; the naming convention keeps constraint names stable across databases."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+class User(Base):
+    """A person or a team; ``role`` is ``admin`` or ``member``."""
+
+    __tablename__ = "user"
+    __table_args__ = (_one_of("role", ROLES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def __repr__(self) -> str:
+        return f"User(id={self.id!r}, name={self.name!r}, role={self.role!r})"
+
+
+class ApiToken(Base):
+    """An API token; only the sha256 of the token is stored, plus its first 8 characters."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(8))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+    last_used_at: Mapped[datetime | None]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    user: Mapped[User] = relationship()
+
+
+class Benchmark(Base):
+    """A set of topics with versioned relevance judgments that runs are scored against.
+
+    ``measures`` are canonical ir-measures names; ``Judged@10`` is scored in addition whether
+    listed or not. A ``hidden`` benchmark shows aggregates only: per-topic scores and qrels are
+    withheld from everyone but admins.
+    """
+
+    __tablename__ = "benchmark"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+    topics: Mapped[str | None] = mapped_column(Text)
+    corpus_ref: Mapped[str | None] = mapped_column(Text)
+    measures: Mapped[list[str]] = mapped_column(default=lambda: list(DEFAULT_MEASURES))
+
+    qrels_versions: Mapped[list[QrelsVersion]] = relationship(
+        back_populates="benchmark", order_by="QrelsVersion.version", cascade="all, delete-orphan"
+    )
+
+    @property
+    def scored_measures(self) -> list[str]:
+        """``measures`` plus ``Judged@10`` when absent: every measure stored for each run."""
+        return [*self.measures, *([] if JUDGED_MEASURE in self.measures else [JUDGED_MEASURE])]
+
+    def __repr__(self) -> str:
+        return f"Benchmark(id={self.id!r}, slug={self.slug!r}, hidden={self.hidden!r})"
+
+
+class QrelsVersion(Base):
+    """One version of a benchmark's judgments (1, 2, ...); a new version never overwrites."""
+
+    __tablename__ = "qrels_version"
+    __table_args__ = (UniqueConstraint("benchmark_id", "version"), _one_of("label_source", LABEL_SOURCES))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    label_source: Mapped[str] = mapped_column(String(16), default="human")
+    sha256: Mapped[str] = mapped_column(String(64))
+    num_judgments: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    """The qrels file, zlib-compressed (last column: see ``Run.content``)."""
+
+    benchmark: Mapped[Benchmark] = relationship(back_populates="qrels_versions")
+
+
+class System(Base):
+    """A named system of one owner on one benchmark; its runs are the files submitted under it."""
+
+    __tablename__ = "system"
+    __table_args__ = (UniqueConstraint("benchmark_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    """The ``metadata`` column (``metadata`` itself is reserved by SQLAlchemy's declarative base)."""
+
+    owner: Mapped[User] = relationship()
+    benchmark: Mapped[Benchmark] = relationship()
+
+
+class Run(Base):
+    """One submitted run file and its scoring status.
+
+    ``status``: ``pending`` (stored, waiting for the worker), ``scoring`` (claimed by a worker),
+    ``scored`` (scores stored against the latest qrels version) or ``failed`` (``error`` says why).
+    """
+
+    __tablename__ = "run"
+    __table_args__ = (
+        UniqueConstraint("benchmark_id", "sha256"),
+        _one_of("status", RUN_STATUSES),
+        Index(None, "status"),
+        # Ids are never reused (SQLite would reuse the largest after a delete): the leaderboard's
+        # tier cache is keyed by the largest run id.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("system.id", ondelete="CASCADE"), index=True)
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    num_lines: Mapped[int]
+    num_topics: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+    scored_at: Mapped[datetime | None]
+    # Last, so that SQLite reads the other columns without walking the blob's overflow pages.
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    """The run file as uploaded, zlib-compressed."""
+
+    system: Mapped[System] = relationship()
+    benchmark: Mapped[Benchmark] = relationship()
+    owner: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"Run(id={self.id!r}, status={self.status!r}, num_lines={self.num_lines!r})"
+
+
+class Score(Base):
+    """One value: a run on a measure and a topic (``query_id`` ``"all"`` for the mean), against
+    one qrels version, with the fingerprint of the engine that computed it."""
+
+    __tablename__ = "score"
+    __table_args__ = (
+        UniqueConstraint("run_id", "qrels_version_id", "measure", "query_id"),
+        Index(None, "qrels_version_id", "measure", "query_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    qrels_version_id: Mapped[int] = mapped_column(ForeignKey("qrels_version.id", ondelete="CASCADE"))
+    measure: Mapped[str] = mapped_column(String(200))
+    query_id: Mapped[str] = mapped_column(Text)
+    value: Mapped[float] = mapped_column(Double)
+    fingerprint: Mapped[dict[str, Any]]
+
+
+class ArenaVote(Base):
+    """A pairwise preference between two runs on one topic (the arena; table only for now)."""
+
+    __tablename__ = "arena_vote"
+    __table_args__ = (_one_of("winner", WINNERS),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"), index=True)
+    query_id: Mapped[str] = mapped_column(Text)
+    run_a_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    run_b_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    winner: Mapped[str] = mapped_column(String(8))
+    voter_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
