@@ -31,6 +31,8 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(PY) benchmarks/eval_speed.py
 	$(PY) benchmarks/randomization_speed.py
+	$(PY) benchmarks/store_speed.py
+	$(PY) benchmarks/api_load.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info ragbench/formats/*.so
