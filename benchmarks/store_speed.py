@@ -25,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,20 +45,10 @@ def fresh_database(kind: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{folder}/bench.db"
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from ragbench.store.db import scratch_postgres_database
 
-    admin_url = os.environ["RAGBENCH_TEST_POSTGRES_URL"]
-    name = f"ragbench_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(os.environ["RAGBENCH_TEST_POSTGRES_URL"], prefix="ragbench_bench") as url:
+        yield url
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

@@ -191,3 +191,32 @@ def upgrade(url: str | None = None) -> None:
         if make_url(url).get_backend_name() == "sqlite":
             url = _sqlite_file_url(url)
         command.upgrade(alembic_config(url), "head")
+
+
+@contextlib.contextmanager
+def scratch_postgres_database(admin_url: str, prefix: str = "ragbench_scratch") -> Iterator[str]:
+    """Create an empty PostgreSQL database for tests and benchmarks; drop it on exit.
+
+    Args:
+        admin_url: a SQLAlchemy URL of a role that may create databases.
+        prefix: the new database's name is ``prefix`` plus a random suffix.
+
+    Yields:
+        The new database's URL (same server and role).
+    """
+    import uuid
+
+    from sqlalchemy import text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()

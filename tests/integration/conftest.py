@@ -8,7 +8,6 @@ created empty and dropped afterwards. Without the variable the PostgreSQL cases 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,19 +29,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin_url = _postgres_admin_url()
     if admin_url is None:
         pytest.skip(f"no PostgreSQL server: set {POSTGRES_ENV} (.ci/run does)")
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from ragbench.store.db import scratch_postgres_database
 
-    name = f"ragbench_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(admin_url, prefix="ragbench_test") as url:
+        yield url
 
 
 @pytest.fixture
