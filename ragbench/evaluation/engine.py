@@ -9,7 +9,7 @@ were computed.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -249,11 +249,3 @@ def evaluate(
         aggregate=aggregate,
         fingerprints=fingerprints,
     )
-
-
-def evaluate_many(
-    qrels: QrelsLike, runs: Iterable[RunLike], measures: Sequence[str], **options: Any
-) -> list[EvalResult]:
-    """:func:`evaluate` for several runs against the same qrels (read once)."""
-    q = read_qrels_like(qrels)
-    return [evaluate(q, run, measures, **options) for run in runs]
