@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from ragbench._cli_common import err, out, user_errors
+from ragbench.cli_jobs import register as register_job_commands
 from ragbench.cli_service import register as register_service_commands
 
 DEFAULT_MEASURES = ["nDCG@10", "AP", "P@10", "R@1000"]
@@ -252,21 +253,22 @@ def compare_command(
         )
 
 
-@app.command("demo")
+@app.command("conformance")
 @user_errors
-def demo_command(
+def conformance_command(
     data: Annotated[
         Path | None,
         typer.Option("--data", help="trec_eval's test folder (default ../shared/data/trec_eval)."),
     ] = None,
 ) -> None:
-    """The main job, end to end: score and compare the sample runs of trec_eval's test suite."""
-    from ragbench.demo import run_demo
+    """Score trec_eval's sample runs and check `ragbench trec-eval` against trec_eval 10.0's own outputs."""
+    from ragbench.conformance import run_conformance
 
-    run_demo(data, out, err)
+    run_conformance(data, out, err)
 
 
 register_service_commands(app)
+register_job_commands(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,93 +1,149 @@
-"""``ragbench demo``: the main job end to end on trec_eval's own test collection.
+"""``ragbench demo``: the main job end to end on CACM.
 
-Until indexing lands this scores trec_eval's sample runs, checks the trec_eval-compatible command
-against trec_eval 10.0's expected outputs, and compares the runs with paired tests.
+Registers CACM as benchmark ``cacm``, builds its BM25 (Lucene) and dense (all-MiniLM-L6-v2 +
+FAISS) indexes, runs four pipelines (BM25, BM25+RM3, dense, BM25+dense fused with RRF) on Ray,
+scores and stores each run, then prints the scores beside Anserini's published CACM numbers, the
+leaderboard, and a paired comparison against BM25. The pipeline configs are written to the work
+folder, so ``ragbench run WORKDIR/bm25.yaml`` repeats any one of them.
 """
 
 from __future__ import annotations
 
-import io
-import time
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
 
 from ragbench.errors import InputError
 
-MEASURES = ["nDCG@10", "AP", "P@10", "R@1000", "Bpref", "RR", "Judged@10"]
-# (expected output, trec_eval arguments) from SOURCE.txt of trec_eval's test folder.
-CONFORMANCE = [
-    ("out.test", ["qrels.test", "results.test"]),
-    ("out.test", ["qrels.test.with-comments", "results.test"]),
-    ("out.comment.test", ["qrels.comment.test", "results.comment.test"]),
-    ("out.test.a", ["-m", "all_trec", "qrels.test", "results.test"]),
-    ("out.test.aq", ["-m", "all_trec", "-q", "qrels.test", "results.test"]),
-    ("out.test.aqc", ["-m", "all_trec", "-q", "-c", "qrels.test", "results.trunc"]),
-    ("out.test.aqcM", ["-m", "all_trec", "-q", "-c", "-M100", "qrels.test", "results.trunc"]),
-    ("out.test.aql", ["-m", "all_trec", "-mrelstring.20", "-q", "-l2", "qrels.rel_level", "results.test"]),
-    ("out.test.aqZ", ["-q", "-m", "all_trec", "-Z", "zscores_file", "qrels.test", "results.test"]),
-]
+BENCHMARK = "cacm"
+MEASURES = ("AP", "P@30", "nDCG@10", "R@1000")
+# Anserini's regression numbers for CACM (../shared/data/cacm/SOURCE.txt): Lucene BM25 k1=0.9
+# b=0.4, Porter stemming, Lucene English stopwords, from the HTML files.
+ANSERINI = {"bm25": {"AP": 0.3123, "P@30": 0.1942}, "bm25-rm3": {"AP": 0.3643, "P@30": 0.2237}}
+FILES = ("cacm.jsonl", "topics.cacm.txt", "qrels.cacm.txt")
+
+COMMON = """benchmark: cacm
+corpus: {data}/cacm.jsonl
+topics: {data}/topics.cacm.txt
+qrels: {data}/qrels.cacm.txt
+measures: [AP, P@30, nDCG@10, R@1000, P@10, RR]
+depth: 1000
+"""
+BM25 = """  - type: bm25
+    name: bm25
+    index: indexes/cacm-bm25
+    k1: 0.9
+    b: 0.4
+    build: {{stemmer: porter, stopwords: true}}
+"""
+DENSE = """  - type: dense
+    name: dense
+    index: indexes/cacm-dense
+    model: all-MiniLM-L6-v2
+    build: {{index_type: flat}}
+"""
+CONFIGS = {
+    "bm25": "name: bm25\ndescription: Lucene BM25 (k1=0.9, b=0.4), Porter, stopwords removed\n"
+    + COMMON + "retrievers:\n" + BM25,
+    "bm25-rm3": "name: bm25-rm3\ndescription: BM25 + RM3 (10 terms, 10 docs, weight 0.5)\n"
+    + COMMON + "retrievers:\n" + BM25 + "    rm3: {{fb_terms: 10, fb_docs: 10, original_weight: 0.5}}\n",
+    "dense": "name: dense\ndescription: all-MiniLM-L6-v2, FAISS flat inner product\n"
+    + COMMON + "retrievers:\n" + DENSE,
+    "hybrid": "name: hybrid\ndescription: BM25 and dense fused by reciprocal rank fusion (k=60)\n"
+    + COMMON + "retrievers:\n" + BM25 + DENSE + "fusion: {{method: rrf, k: 60}}\n",
+}  # fmt: skip
 
 
 def default_data() -> Path | None:
-    """../shared/data/trec_eval beside the checkout (or the working directory), when present."""
-    candidates = [Path(__file__).resolve().parents[2] / "shared", Path.cwd().parent / "shared"]
-    for shared in candidates:
-        if (shared / "data" / "trec_eval" / "qrels.test").is_file():
-            return shared / "data" / "trec_eval"
+    """../shared/data/cacm beside the checkout (or the working directory), when present."""
+    for shared in (Path(__file__).resolve().parents[2] / "shared", Path.cwd().parent / "shared"):
+        if all((shared / "data" / "cacm" / name).is_file() for name in FILES):
+            return shared / "data" / "cacm"
     return None
 
 
-def _conformance(data: Path) -> list[tuple[str, bool]]:
-    from ragbench.evaluation.trec_eval.cli import main
-
-    outcome = []
-    for expected, args in CONFORMANCE:
-        argv = [str(data / a) if (data / a).is_file() else a for a in args]
-        buffer = io.StringIO()
-        main(argv, buffer)
-        outcome.append(
-            (f"{expected} <- trec_eval {' '.join(args)}", buffer.getvalue() == (data / expected).read_text())
-        )
-    return outcome
+def write_configs(data: Path, workdir: Path) -> dict[str, Path]:
+    """The demo's pipeline configs, written to ``workdir`` (indexes go under ``workdir/indexes``)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, template in CONFIGS.items():
+        path = workdir / f"{name}.yaml"
+        path.write_text(template.format(data=data.resolve()), encoding="utf-8")
+        paths[name] = path
+    return paths
 
 
-def run_demo(data: Path | None, out: Console, err: Console) -> None:
-    from ragbench.cli import _print_table
-    from ragbench.evaluation.engine import evaluate, read_qrels_like
+def run_demo(data: Path | None, workdir: Path | None, *, use_ray: bool = True) -> None:
+    from ragbench._cli_common import err, out
+    from ragbench.cli_jobs import print_scores, progress_bars
+    from ragbench.evaluation.engine import evaluate
+    from ragbench.jobs.config import load_pipeline
+    from ragbench.jobs.pipeline import run_pipeline
     from ragbench.stats import compare
+    from ragbench.store.db import display_url, upgrade
+    from ragbench.store.settings import get_settings
 
     data = data or default_data()
-    if data is None or not (data / "qrels.test").is_file():
-        raise InputError(
-            "no trec_eval test data found: pass --data PATH (a folder with qrels.test, results.test)"
-        )
-    out.rule("[bold]1. Score trec_eval's sample runs (trec_eval 10.0 semantics, -c)")
-    qrels = read_qrels_like(data / "qrels.test")
-    started = time.perf_counter()
-    results = [
-        evaluate(qrels, data / run, MEASURES, complete=True) for run in ("results.test", "results.trunc")
-    ]
-    _print_table(results, per_query=True)
-    err.print(f"[dim]scored in {1000 * (time.perf_counter() - started):.0f} ms[/]")
+    if data is None or not all((data / name).is_file() for name in FILES):
+        raise InputError(f"no CACM data found: pass --data PATH (a folder with {', '.join(FILES)})")
+    workdir = workdir or Path.home() / ".ragbench" / "demo"
+    url = get_settings().database_url
+    upgrade(url)
+    err.print(f"database: {display_url(url)}; work folder: {workdir}", markup=False)
 
-    out.rule("[bold]2. Compare them: paired tests, Holm-corrected over every measure")
-    scores = {
-        r.run: {m: dict(zip(r.query_ids, r.per_query[m].tolist(), strict=True)) for m in r.measures}
-        for r in results
-    }
-    report = compare(scores, baselines="results.test", tests=("randomization", "ttest"))
+    results = {}
+    with progress_bars() as progress:
+        for name, path in write_configs(data, workdir).items():
+            results[name] = run_pipeline(load_pipeline(path), use_ray=use_ray, progress=progress)
+    for name, result in results.items():
+        err.print(f"{name}: {result.run_path} - {result.stored_note}", markup=False)
+
+    out.rule("[bold]1. CACM, all 64 topics (52 judged), trec_eval -c semantics")
+    rows = [(name, result.scores) for name, result in results.items()]
+    rows += [(f"Anserini {name} (reference)", scores) for name, scores in ANSERINI.items()]
+    print_scores(rows)
+
+    out.rule("[bold]2. The leaderboard of benchmark 'cacm' (as the service shows it)")
+    _print_leaderboard(out)
+
+    out.rule("[bold]3. Paired comparison against BM25 (randomization test and t-test, Holm-corrected)")
+    per_topic = {}
+    for name, result in results.items():
+        evaluated = evaluate(result.config.qrels or "", result.run_bytes, ["AP", "nDCG@10"], complete=True)
+        per_topic[name] = {
+            m: dict(zip(evaluated.query_ids, evaluated.per_query[m].tolist(), strict=True))
+            for m in evaluated.measures
+        }
+    report = compare(per_topic, baselines="bm25", tests=("randomization", "ttest"))
     out.print(report.to_markdown(), markup=False)
-    out.print("[dim]Three topics cannot show a significant difference; the tests say so honestly.[/]")
+    out.print(
+        f"[dim]Configs in {workdir}: repeat one with `ragbench run {workdir / 'hybrid.yaml'}`; "
+        "see the leaderboard with `ragbench demo --serve` or `ragbench serve`.[/]"
+    )
 
-    out.rule("[bold]3. `ragbench trec-eval` against trec_eval 10.0's own expected outputs")
+
+def _print_leaderboard(out) -> None:
+    from rich.table import Table
+
+    from ragbench.store import service
+    from ragbench.store.db import open_database
+
+    engine, factory = open_database()
+    try:
+        with factory() as s:
+            board = service.leaderboard(s, BENCHMARK, "AP")
+    finally:
+        engine.dispose()
     table = Table(show_edge=False)
-    table.add_column("expected output <- command")
-    table.add_column("byte for byte", justify="center")
-    outcome = _conformance(data)
-    for label, same in outcome:
-        table.add_row(label, "[green]identical[/]" if same else "[red]DIFFERS[/]")
+    for column in ("#", "system", "run", "AP", "Judged@10", "tier", "submitted"):
+        table.add_column(column, justify="right" if column not in ("system", "submitted") else "left")
+    for row in board.rows:
+        table.add_row(
+            str(row.rank),
+            row.system_name,
+            str(row.run_id),
+            f"{row.value:.4f}",
+            "" if row.judged_at_10 is None else f"{row.judged_at_10:.3f}",
+            "" if row.tier is None else str(row.tier),
+            row.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
     out.print(table)
-    passed = sum(same for _, same in outcome)
-    out.print(f"[bold]{passed}/{len(outcome)}[/] reproduced byte for byte.")
+    out.print(f"[dim]tiers: {board.tier_test}[/]")

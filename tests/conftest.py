@@ -27,3 +27,12 @@ def trec_eval_data() -> Path:
     if not path.is_dir():
         pytest.skip("../shared/data/trec_eval is not beside this checkout")
     return path
+
+
+@pytest.fixture(scope="session")
+def cacm_data() -> Path:
+    """The CACM collection (../shared/data/cacm: cacm.jsonl, topics.cacm.txt, qrels.cacm.txt)."""
+    path = SHARED / "data" / "cacm"
+    if not (path / "cacm.jsonl").is_file():
+        pytest.skip("../shared/data/cacm is not beside this checkout")
+    return path

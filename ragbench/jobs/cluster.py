@@ -1,0 +1,44 @@
+"""Connecting to Ray: a local cluster by default, ``RAY_ADDRESS`` for an existing one."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def ensure_ray(num_cpus: int | None = None) -> Any:
+    """Start (or join) Ray once per process and return the ``ray`` module.
+
+    With ``RAY_ADDRESS`` set, joins that cluster; otherwise starts a local one with ``num_cpus``
+    CPUs (all of the machine's when None). Calling again when Ray is up does nothing. The
+    dashboard and usage reporting are off: nothing here reaches the network.
+    """
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    import ray
+
+    if ray.is_initialized():
+        return ray
+    address = os.environ.get("RAY_ADDRESS") or None
+    kwargs: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "ignore_reinit_error": True,
+        "configure_logging": False,
+    }
+    if address is None:
+        kwargs["num_cpus"] = num_cpus if num_cpus is not None else os.cpu_count() or 1
+    ray.init(address=address, **kwargs)
+    logger.info("ray: %s", ray.cluster_resources())
+    return ray
+
+
+def gpu_count() -> int:
+    """GPUs the running Ray cluster offers (0 without Ray or without GPUs)."""
+    import ray
+
+    if not ray.is_initialized():
+        return 0
+    return int(ray.cluster_resources().get("GPU", 0))

@@ -1,0 +1,304 @@
+"""Executing a pipeline config: rewrite → retrieve → fuse → rerank → run file → store and score.
+
+:func:`run_pipeline` is what ``ragbench run CONFIG.yaml`` and ``ragbench demo`` call. Stages run
+on Ray actors by default (``ray: false`` in the config, or ``use_ray=False``, runs them in this
+process); the run file is identical either way.
+"""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from ragbench.errors import ConflictError, InputError, NotFoundError
+from ragbench.formats.topics import read_topics
+from ragbench.jobs import stages
+from ragbench.jobs.config import PipelineConfig, StageSpec
+from ragbench.jobs.execute import run_batches, split
+from ragbench.jobs.runfile import format_run, write_run
+from rankers.base import Ranking
+
+Progress = Callable[[str, int, int], None]
+"""``(label, done, total)``: how far a step is (the CLI draws rich progress bars from it)."""
+
+DEFAULT_MEASURES = ("AP", "P@30", "nDCG@10", "R@1000")
+
+
+@dataclass
+class PipelineResult:
+    """What a pipeline run produced."""
+
+    config: PipelineConfig
+    ranking: Ranking
+    run_path: str
+    run_bytes: bytes
+    seconds: dict[str, float]
+    scores: dict[str, float] = field(default_factory=dict)
+    run_id: int | None = None
+    stored_note: str = ""
+
+
+def _queries(config: PipelineConfig) -> dict[str, str]:
+    topics = read_topics(config.topics)
+    queries = {}
+    for topic in topics:
+        text = topic.title if config.topic_field == "title" else topic.description
+        queries[topic.query_id] = " ".join(text.split())
+    if not queries:
+        raise InputError(f"{config.topics}: no topics")
+    return queries
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("ragbench", "pyserini", "faiss-cpu", "sentence-transformers", "torch", "ray"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def _commit() -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _stage_meta(spec: StageSpec) -> dict[str, Any]:
+    return {"name": spec.name, "method": spec.type, **{k: v for k, v in spec.options.items() if k != "index"}}
+
+
+def ir_metadata(config: PipelineConfig) -> dict[str, Any]:
+    """The run file's header: what ran, on what software (deterministic: no times, no hosts)."""
+    method: dict[str, Any] = {}
+    if config.rewriter is not None:
+        method["query rewriting"] = _stage_meta(config.rewriter)
+    method["retrieval"] = [_stage_meta(spec) for spec in config.retrievers]
+    if config.fusion is not None:
+        fusion = dict(config.fusion)
+        if fusion.get("weights") is not None:
+            fusion["weights"] = list(fusion["weights"])
+        method["fusion"] = fusion
+    if config.reranker is not None:
+        method["reranking"] = _stage_meta(config.reranker)
+    implementation: dict[str, Any] = {"source": {"lang": ["python"], "repository": "ragbench"}}
+    commit = _commit()
+    if commit:
+        implementation["source"]["commit"] = commit
+    header: dict[str, Any] = {"tag": config.name}
+    if config.description:
+        header["research goal"] = {"description": config.description}
+    return header | {
+        "platform": {"software": {"libraries": _versions()}},
+        "implementation": implementation,
+        "method": method,
+        "data": {
+            "test collection": {
+                "name": config.benchmark or Path(config.topics).stem,
+                "topics": Path(config.topics).name,
+                "corpus": Path(config.corpus).name if config.corpus else None,
+            }
+        },
+        "depth": config.depth,
+    }
+
+
+def _stage_over_queries(
+    spec: StageSpec,
+    method: str,
+    queries: dict[str, str],
+    extra: Callable[[list[str]], tuple[Any, ...]],
+    config: PipelineConfig,
+    use_ray: bool,
+    progress: Progress | None,
+    label: str,
+) -> list[Any]:
+    batches = split(list(queries), config.ray.batch_size)
+    total, done = len(queries), 0
+    if progress is not None:
+        progress(label, 0, total)
+
+    def tick(size: int) -> None:
+        nonlocal done
+        done += size
+        if progress is not None:
+            progress(label, done, total)
+
+    return run_batches(
+        spec,
+        method,
+        [({q: queries[q] for q in batch}, *extra(batch)) for batch in batches],
+        [len(batch) for batch in batches],
+        use_ray=use_ray,
+        parallelism=config.ray.parallelism,
+        on_done=tick,
+    )
+
+
+def _merge(parts: list[dict[str, Any]], order: list[str]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for part in parts:
+        merged.update(part)
+    return {q: merged[q] for q in order if q in merged}
+
+
+def rank(
+    config: PipelineConfig, *, use_ray: bool | None = None, progress: Progress | None = None
+) -> tuple[Ranking, dict[str, float]]:
+    """Run the stages of ``config`` over its topics; returns the final ranking and seconds per step."""
+    use_ray = config.ray.enabled if use_ray is None else use_ray
+    seconds: dict[str, float] = {}
+    queries = _queries(config)
+    order = list(queries)
+
+    started = time.perf_counter()
+    for spec in (*([config.rewriter] if config.rewriter else []), *config.retrievers,
+                 *([config.reranker] if config.reranker else [])):  # fmt: skip
+        stages.prepare(spec, progress)
+    seconds["prepare"] = time.perf_counter() - started
+
+    if config.rewriter is not None:
+        started = time.perf_counter()
+        parts = _stage_over_queries(
+            config.rewriter, "rewrite", queries, lambda batch: (), config, use_ray, progress,
+            f"rewrite {config.rewriter.name}",
+        )  # fmt: skip
+        queries = _merge(parts, order)
+        seconds[f"rewrite {config.rewriter.name}"] = time.perf_counter() - started
+
+    rankings = []
+    for spec in config.retrievers:
+        started = time.perf_counter()
+        parts = _stage_over_queries(
+            spec, "search", queries, lambda batch: (config.depth,), config, use_ray, progress,
+            f"retrieve {spec.name}",
+        )  # fmt: skip
+        rankings.append(_merge(parts, order))
+        seconds[f"retrieve {spec.name}"] = time.perf_counter() - started
+
+    if config.fusion is not None:
+        from rankers.fusion import Fusion
+
+        started = time.perf_counter()
+        ranking = Fusion(**config.fusion).fuse(rankings, config.depth)
+        seconds["fusion"] = time.perf_counter() - started
+    else:
+        ranking = rankings[0]
+
+    if config.reranker is not None:
+        started = time.perf_counter()
+        current = ranking
+        parts = _stage_over_queries(
+            config.reranker, "rerank", queries,
+            lambda batch: ({q: current.get(q, []) for q in batch}, config.depth), config, use_ray, progress,
+            f"rerank {config.reranker.name}",
+        )  # fmt: skip
+        ranking = _merge(parts, order)
+        seconds[f"rerank {config.reranker.name}"] = time.perf_counter() - started
+
+    return {q: ranking.get(q, [])[: config.depth] for q in order}, seconds
+
+
+def run_pipeline(
+    config: PipelineConfig,
+    *,
+    use_ray: bool | None = None,
+    store: bool = True,
+    progress: Progress | None = None,
+    measures: tuple[str, ...] | None = None,
+) -> PipelineResult:
+    """Rank, write the run file, score it against the config's qrels, store it under the benchmark.
+
+    Args:
+        config: from :func:`ragbench.jobs.config.load_pipeline`.
+        use_ray: overrides the config's ``ray.enabled``.
+        store: store the run (when the config names a benchmark) in the database of the settings
+            (``RAGBENCH_DATABASE_URL``, SQLite under ``~/.ragbench`` by default).
+        progress: ``(label, done, total)`` callback.
+        measures: what to report (default: the config's ``measures``, else AP, P@30, nDCG@10,
+            R@1000); a stored run is scored on its benchmark's measures too.
+    """
+    total_started = time.perf_counter()
+    ranking, seconds = rank(config, use_ray=use_ray, progress=progress)
+    data = format_run(ranking, config.name, ir_metadata(config))
+    write_run(config.output, data)
+    result = PipelineResult(config, ranking, config.output, data, seconds)
+    if config.qrels is not None:
+        from ragbench.evaluation.engine import evaluate
+
+        wanted = measures or config.measures or DEFAULT_MEASURES
+        evaluated = evaluate(config.qrels, data, list(wanted), complete=True, name=config.name)
+        result.scores = dict(evaluated.aggregate)
+    if store and config.benchmark is not None:
+        result.run_id, result.stored_note = _store(config, data, seconds)
+    result.seconds["total"] = time.perf_counter() - total_started
+    return result
+
+
+def _store(config: PipelineConfig, data: bytes, seconds: dict[str, float]) -> tuple[int | None, str]:
+    from ragbench.store import service
+    from ragbench.store.db import database_errors, open_database
+    from ragbench.store.settings import get_settings
+
+    assert config.benchmark is not None
+    engine, factory = open_database()
+    try:
+        with database_errors(get_settings().database_url), factory() as s, s.begin():
+            admin = service.local_admin(s)
+            try:
+                service.get_benchmark(s, config.benchmark, admin)
+                note = ""
+            except NotFoundError:
+                if config.qrels is None:
+                    raise InputError(
+                        f"{config.path}: benchmark {config.benchmark!r} does not exist and the config "
+                        "has no qrels: to register it"
+                    ) from None
+                service.create_benchmark(
+                    s,
+                    admin,
+                    config.benchmark,
+                    title=config.benchmark,
+                    topics_text=Path(config.topics).read_text(encoding="utf-8"),
+                    qrels_text=Path(config.qrels).read_text(encoding="utf-8"),
+                    corpus_ref=config.corpus,
+                    measures=config.measures,
+                )
+                note = f"registered benchmark {config.benchmark!r}; "
+            metadata = {
+                "pipeline": config.raw,
+                "seconds": {k: round(v, 3) for k, v in seconds.items()},
+            }
+            try:
+                with s.begin_nested():
+                    run = service.submit_run(
+                        s,
+                        admin,
+                        config.benchmark,
+                        data,
+                        name=config.name,
+                        description=config.description,
+                        metadata=metadata,
+                        filename=Path(config.output).name,
+                    )
+            except ConflictError as exc:
+                return None, f"{note}not stored again: {exc}"
+            return run.id, f"{note}stored as run {run.id} ({run.status})"
+    finally:
+        engine.dispose()

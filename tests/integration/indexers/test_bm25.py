@@ -1,0 +1,172 @@
+"""BM25 on real Lucene indexes: the CACM regression against Anserini, analyzers, shards, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from indexers.bm25 import RM3, BM25Manifest, BM25Retriever, build_bm25_index
+from ragbench.errors import FormatError, InputError
+from ragbench.evaluation.engine import evaluate
+from ragbench.formats.topics import read_topics
+from ragbench.jobs.runfile import format_run
+
+
+@pytest.fixture(scope="module")
+def cacm_index(cacm_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index = tmp_path_factory.mktemp("bm25") / "cacm"
+    build_bm25_index(cacm_data / "cacm.jsonl", index)
+    return index
+
+
+@pytest.fixture(scope="module")
+def cacm_topics(cacm_data: Path) -> dict[str, str]:
+    return {t.query_id: t.title for t in read_topics(cacm_data / "topics.cacm.txt")}
+
+
+def score(cacm_data: Path, ranking: dict, measures: list[str]) -> dict[str, float]:
+    run = format_run(ranking, "test")
+    return evaluate(cacm_data / "qrels.cacm.txt", run, measures, complete=True).aggregate
+
+
+def test_cacm_bm25_matches_anserini(cacm_data: Path, cacm_index: Path, cacm_topics: dict) -> None:
+    # Anserini's regression (SOURCE.txt): BM25 k1=0.9 b=0.4, Porter, English stopwords, all topics.
+    ranking = BM25Retriever(str(cacm_index), k1=0.9, b=0.4).search(cacm_topics, 1000)
+    assert len(ranking) == 64
+    scores = score(cacm_data, ranking, ["AP", "P@30"])
+    assert scores["AP"] == pytest.approx(0.3123, abs=0.01)
+    assert scores["P@30"] == pytest.approx(0.1942, abs=0.01)
+
+
+def test_cacm_bm25_rm3_matches_anserini(cacm_data: Path, cacm_index: Path, cacm_topics: dict) -> None:
+    retriever = BM25Retriever(str(cacm_index), rm3=RM3(fb_terms=10, fb_docs=10, original_weight=0.5))
+    scores = score(cacm_data, retriever.search(cacm_topics, 1000), ["AP"])
+    assert scores["AP"] == pytest.approx(0.3643, abs=0.015)
+
+
+def test_manifest_records_the_build(cacm_data: Path, cacm_index: Path) -> None:
+    manifest = BM25Manifest.load(cacm_index)
+    assert manifest.doc_count == 3204  # SOURCE.txt
+    assert (manifest.stemmer, manifest.stopwords, manifest.shards) == ("porter", True, 1)
+    assert manifest.anserini == "1.7.1"
+    # Anserini indexes the HTML files (14,363 terms, 320,968 tokens); the JSONL text is close.
+    assert manifest.unique_terms == pytest.approx(14363, rel=0.01)
+    assert manifest.total_terms == pytest.approx(320968, rel=0.01)
+
+
+def test_hits_are_sorted_and_scored_like_lucene(cacm_index: Path, cacm_topics: dict) -> None:
+    ranking = BM25Retriever(str(cacm_index)).search({"1": cacm_topics["1"], "x": "the of and"}, 50)
+    hits = ranking["1"]
+    assert len(hits) == 50
+    assert hits == sorted(hits, key=lambda h: (-h[1], h[0]))
+    assert ranking["x"] == []  # every term is a stopword
+
+
+def test_sharded_build_gives_the_same_ranking(
+    cacm_data: Path, cacm_index: Path, tmp_path: Path, cacm_topics: dict
+) -> None:
+    sharded = tmp_path / "sharded"
+    manifest = build_bm25_index(cacm_data / "cacm.jsonl", sharded, shards=3, use_ray=False)
+    assert manifest.shards == 3
+    assert manifest.doc_count == 3204
+    single = BM25Retriever(str(cacm_index), rm3=RM3()).search(cacm_topics, 1000)
+    joined = BM25Retriever(str(sharded), rm3=RM3()).search(cacm_topics, 1000)
+    assert joined == single
+
+
+def corpus(tmp_path: Path, lines: list[str], name: str = "c.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+DOCS = [
+    json.dumps({"id": "d1", "contents": "The running dogs were running fast"}),
+    json.dumps({"id": "d2", "contents": "A dog runs"}),
+    json.dumps({"id": "d3", "contents": "Cats sleep all day"}),
+    json.dumps({"id": "d4", "contents": "The universe is vast"}),
+    json.dumps({"id": "d5", "contents": "University libraries"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("stemmer", "stopwords", "query", "expected"),
+    [
+        ("porter", True, "runs", {"d1", "d2"}),  # run <- running, runs
+        ("none", True, "runs", {"d2"}),
+        ("krovetz", True, "library", {"d5"}),  # libraries -> library
+        ("none", True, "library", set()),
+        ("porter", True, "university", {"d4", "d5"}),  # both -> univers
+        ("krovetz", True, "university", {"d5"}),  # a dictionary stemmer keeps them apart
+        ("porter", True, "the", set()),  # a stopword: nothing matches
+        ("porter", False, "the", {"d1", "d4"}),  # kept
+    ],
+)
+def test_analyzer_options(tmp_path: Path, stemmer: str, stopwords: bool, query: str, expected: set) -> None:
+    index = tmp_path / "idx"
+    build_bm25_index(corpus(tmp_path, DOCS), index, stemmer=stemmer, stopwords=stopwords)  # type: ignore[arg-type]
+    hits = BM25Retriever(str(index)).search({"q": query}, 10)["q"]
+    assert {doc for doc, _ in hits} == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([DOCS[0], DOCS[0]], r"c\.jsonl:2:.*duplicate"),
+        ([DOCS[0], json.dumps({"id": "d9", "contents": "  "})], r"c\.jsonl:2:.*empty"),
+        ([DOCS[0], '{"id": "d2", "contents": "broken'], r"c\.jsonl:2:"),
+    ],
+)
+def test_bad_corpus_names_file_and_line(tmp_path: Path, lines: list[str], message: str) -> None:
+    with pytest.raises(FormatError, match=message) as caught:
+        build_bm25_index(corpus(tmp_path, lines), tmp_path / "idx")
+    assert "c.jsonl" in str(caught.value)
+    assert not (tmp_path / "idx").exists()  # nothing half-built left behind
+
+
+def test_non_utf8_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_bytes(DOCS[0].encode() + b"\n" + b'{"id": "d2", "contents": "caf\xe9"}\n')
+    with pytest.raises(FormatError, match=r"c\.jsonl:2:.*UTF-8"):
+        build_bm25_index(path, tmp_path / "idx")
+
+
+def test_missing_corpus(tmp_path: Path) -> None:
+    with pytest.raises(FormatError, match=r"absent\.jsonl"):
+        build_bm25_index(tmp_path / "absent.jsonl", tmp_path / "idx")
+
+
+def test_manifest_must_match_the_corpus(tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    build_bm25_index(corpus(tmp_path, DOCS), index)
+    other = corpus(tmp_path, DOCS[:2], "other.jsonl")
+    with pytest.raises(InputError, match=r"idx/manifest\.json: built from a corpus .*/other\.jsonl has"):
+        BM25Retriever(str(index), corpus=str(other))
+    BM25Retriever(str(index), corpus=str(tmp_path / "c.jsonl"))  # the right one opens
+
+
+def test_existing_index_is_not_replaced_silently(tmp_path: Path) -> None:
+    index = tmp_path / "idx"
+    build_bm25_index(corpus(tmp_path, DOCS), index)
+    with pytest.raises(InputError, match="already exists"):
+        build_bm25_index(corpus(tmp_path, DOCS), index)
+    assert build_bm25_index(corpus(tmp_path, DOCS[:2]), index, overwrite=True).doc_count == 2
+
+
+def test_not_an_index(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"manifest\.json: no BM25 index manifest"):
+        BM25Retriever(str(tmp_path))
+    (tmp_path / "manifest.json").write_text("{broken")
+    with pytest.raises(InputError, match="unreadable index manifest"):
+        BM25Retriever(str(tmp_path))
+
+
+def test_bad_parameters(cacm_index: Path) -> None:
+    with pytest.raises(InputError, match=r"b=1\.5"):
+        BM25Retriever(str(cacm_index), b=1.5)
+    with pytest.raises(InputError, match="fb_terms"):
+        RM3(fb_terms=0)
+    with pytest.raises(InputError, match="unknown stemmer"):
+        build_bm25_index(cacm_index / "x", cacm_index / "y", stemmer="snowball")  # type: ignore[arg-type]
