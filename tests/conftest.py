@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Before any test imports Ray: its SIGSEGV handler would crash a process that also runs the JVM
+# (see ragbench/jobs/__init__.py).
+os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
 
 ROOT = Path(__file__).parent
 LAYERS = {"unit", "integration", "e2e"}
