@@ -142,14 +142,17 @@ def _index_stats(lucene_dir: str) -> dict[str, int]:
 
 
 def join_shards(shard_dirs: Sequence[str], output_dir: str) -> None:
-    """Join Lucene indexes into one, in the order given, without re-analysing any document."""
+    """Join Lucene indexes into one, in the order given, without re-analysing any document.
+
+    The shards' segments are copied as they are (no merge into one segment): statistics are
+    summed over segments at search time, so the ranking is the single index's either way.
+    """
     paths = jclass("java.nio.file.Paths")
     fs = jclass("org.apache.lucene.store.FSDirectory")
     config = jclass("org.apache.lucene.index.IndexWriterConfig")()
     writer = jclass("org.apache.lucene.index.IndexWriter")(fs.open(paths.get(output_dir)), config)
     try:
         writer.addIndexes(*[fs.open(paths.get(shard)) for shard in shard_dirs])
-        writer.forceMerge(1)
         writer.commit()
     finally:
         writer.close()

@@ -59,8 +59,10 @@ def start_jvm() -> None:
                 *QUIET,
             )
             jnius_config.add_classpath(anserini_jar())
-        import jnius  # noqa: F401  (starts the VM)
+        from jnius import autoclass  # starts the VM
 
+        # Lucene warns through java.util.logging (e.g. that it predates Java 22's MMapDirectory).
+        autoclass("java.util.logging.LogManager").getLogManager().reset()
         _started = True
 
 

@@ -50,7 +50,7 @@ def _rm3(opts: Options) -> Any:
         raise opts.error("rm3", str(exc)) from None
 
 
-def _prepare_bm25(spec: StageSpec, on_progress: Progress) -> None:
+def _prepare_bm25(spec: StageSpec, on_progress: Progress, use_ray: bool) -> None:
     from indexers.bm25 import BM25Manifest, build_bm25_index
 
     opts = Options(spec, BM25_OPTIONS)
@@ -76,7 +76,7 @@ def _prepare_bm25(spec: StageSpec, on_progress: Progress) -> None:
         stemmer=stemmer,
         stopwords=stopwords,
         shards=shards,
-        use_ray=shards > 1,
+        use_ray=use_ray and shards > 1,
         on_progress=None if on_progress is None else lambda d, t: on_progress(f"index {spec.name}", d, t),
     )
 
@@ -97,7 +97,7 @@ def bm25(spec: StageSpec) -> Any:
     )
 
 
-def _prepare_dense(spec: StageSpec, on_progress: Progress) -> None:
+def _prepare_dense(spec: StageSpec, on_progress: Progress, use_ray: bool) -> None:
     from indexers.dense import DEFAULT_MODEL, DenseManifest, build_dense_index
 
     opts = Options(spec, DENSE_OPTIONS)
@@ -123,7 +123,7 @@ def _prepare_dense(spec: StageSpec, on_progress: Progress) -> None:
         needs_corpus(spec, index_dir),
         index_dir,
         model=model,
-        use_ray=True,
+        use_ray=use_ray,
         on_progress=None if on_progress is None else lambda d, t: on_progress(f"encode {spec.name}", d, t),
         **kwargs,
     )

@@ -40,6 +40,12 @@ class StageWorker:
             raise self.error
         return getattr(self.stage, method)(*args)
 
+    def node(self) -> str:
+        """The Ray node this worker runs on ("local" outside Ray)."""
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
+
     def describe(self) -> dict[str, Any]:
         describe = getattr(self.stage, "describe", None)
         return describe() if callable(describe) else {}
@@ -54,6 +60,7 @@ def run_batches(
     use_ray: bool,
     parallelism: int | None = None,
     on_done: Tick = None,
+    nodes: set[str] | None = None,
 ) -> list[Any]:
     """``stage.method(*batch)`` for every batch, results in batch order.
 
@@ -65,6 +72,7 @@ def run_batches(
         use_ray: run on Ray actors (local Ray, or ``RAY_ADDRESS``) instead of in this process.
         parallelism: actors per stage (default: the cluster's CPUs, at most the batch count).
         on_done: called with a batch's size when it finishes.
+        nodes: if given, the Ray node ids of the actors are added to it.
     """
     if not batches:
         return []
@@ -101,6 +109,8 @@ def run_batches(
                 raise
             if on_done is not None:
                 on_done(size_of[ready[0]])
+        if nodes is not None:
+            nodes.update(ray.get([actor.node.remote() for actor in actors]))
         return ray.get(refs)
     finally:
         for actor in actors:

@@ -40,6 +40,7 @@ class PipelineResult:
     run_bytes: bytes
     seconds: dict[str, float]
     scores: dict[str, float] = field(default_factory=dict)
+    nodes: dict[str, set[str]] = field(default_factory=dict)
     run_id: int | None = None
     stored_note: str = ""
 
@@ -128,6 +129,7 @@ def _stage_over_queries(
     use_ray: bool,
     progress: Progress | None,
     label: str,
+    nodes: dict[str, set[str]],
 ) -> list[Any]:
     batches = split(list(queries), config.ray.batch_size)
     total, done = len(queries), 0
@@ -148,6 +150,7 @@ def _stage_over_queries(
         use_ray=use_ray,
         parallelism=config.ray.parallelism,
         on_done=tick,
+        nodes=nodes.setdefault(label, set()) if use_ray else None,
     )
 
 
@@ -159,10 +162,22 @@ def _merge(parts: list[dict[str, Any]], order: list[str]) -> dict[str, Any]:
 
 
 def rank(
-    config: PipelineConfig, *, use_ray: bool | None = None, progress: Progress | None = None
+    config: PipelineConfig,
+    *,
+    use_ray: bool | None = None,
+    progress: Progress | None = None,
+    nodes: dict[str, set[str]] | None = None,
 ) -> tuple[Ranking, dict[str, float]]:
-    """Run the stages of ``config`` over its topics; returns the final ranking and seconds per step."""
+    """Run the stages of ``config`` over its topics; returns the final ranking and seconds per step.
+
+    ``nodes``, if given, gets the Ray node ids each step's actors ran on.
+    """
+    nodes = {} if nodes is None else nodes
     use_ray = config.ray.enabled if use_ray is None else use_ray
+    if use_ray:
+        from ragbench.jobs.cluster import ensure_ray
+
+        ensure_ray()
     seconds: dict[str, float] = {}
     queries = _queries(config)
     order = list(queries)
@@ -170,14 +185,14 @@ def rank(
     started = time.perf_counter()
     for spec in (*([config.rewriter] if config.rewriter else []), *config.retrievers,
                  *([config.reranker] if config.reranker else [])):  # fmt: skip
-        stages.prepare(spec, progress)
+        stages.prepare(spec, progress, use_ray)
     seconds["prepare"] = time.perf_counter() - started
 
     if config.rewriter is not None:
         started = time.perf_counter()
         parts = _stage_over_queries(
             config.rewriter, "rewrite", queries, lambda batch: (), config, use_ray, progress,
-            f"rewrite {config.rewriter.name}",
+            f"rewrite {config.rewriter.name}", nodes,
         )  # fmt: skip
         queries = _merge(parts, order)
         seconds[f"rewrite {config.rewriter.name}"] = time.perf_counter() - started
@@ -187,7 +202,7 @@ def rank(
         started = time.perf_counter()
         parts = _stage_over_queries(
             spec, "search", queries, lambda batch: (config.depth,), config, use_ray, progress,
-            f"retrieve {spec.name}",
+            f"retrieve {spec.name}", nodes,
         )  # fmt: skip
         rankings.append(_merge(parts, order))
         seconds[f"retrieve {spec.name}"] = time.perf_counter() - started
@@ -207,7 +222,7 @@ def rank(
         parts = _stage_over_queries(
             config.reranker, "rerank", queries,
             lambda batch: ({q: current.get(q, []) for q in batch}, config.depth), config, use_ray, progress,
-            f"rerank {config.reranker.name}",
+            f"rerank {config.reranker.name}", nodes,
         )  # fmt: skip
         ranking = _merge(parts, order)
         seconds[f"rerank {config.reranker.name}"] = time.perf_counter() - started
@@ -235,10 +250,11 @@ def run_pipeline(
             R@1000); a stored run is scored on its benchmark's measures too.
     """
     total_started = time.perf_counter()
-    ranking, seconds = rank(config, use_ray=use_ray, progress=progress)
+    nodes: dict[str, set[str]] = {}
+    ranking, seconds = rank(config, use_ray=use_ray, progress=progress, nodes=nodes)
     data = format_run(ranking, config.name, ir_metadata(config))
     write_run(config.output, data)
-    result = PipelineResult(config, ranking, config.output, data, seconds)
+    result = PipelineResult(config, ranking, config.output, data, seconds, nodes=nodes)
     if config.qrels is not None:
         from ragbench.evaluation.engine import evaluate
 

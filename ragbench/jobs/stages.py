@@ -19,7 +19,7 @@ from ragbench.errors import InputError
 from ragbench.jobs.config import StageSpec
 
 Factory = Callable[[StageSpec], Any]
-Preparer = Callable[[StageSpec, Callable[[str, int, int], None] | None], None]
+Preparer = Callable[[StageSpec, Callable[[str, int, int], None] | None, bool], None]
 _FACTORIES: dict[tuple[str, str], Factory] = {}
 _PREPARERS: dict[tuple[str, str], Preparer] = {}
 
@@ -61,12 +61,15 @@ def build(spec: StageSpec) -> Any:
     return _lookup(spec)(spec)
 
 
-def prepare(spec: StageSpec, on_progress: Callable[[str, int, int], None] | None = None) -> None:
-    """Do the stage's one-off work before it runs (build its index when missing); checks the type."""
+def prepare(
+    spec: StageSpec, on_progress: Callable[[str, int, int], None] | None = None, use_ray: bool = False
+) -> None:
+    """Do the stage's one-off work before it runs (build its index when missing, on Ray tasks
+    when ``use_ray``); checks the type."""
     _lookup(spec)
     preparer = _PREPARERS.get((spec.kind, spec.type))
     if preparer is not None:
-        preparer(spec, on_progress)
+        preparer(spec, on_progress, use_ray)
 
 
 class Options:
