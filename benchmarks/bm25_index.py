@@ -68,7 +68,7 @@ def main() -> None:
         single = build_bm25_index(corpus, work / "single")
         single_s = time.perf_counter() - started
         started = time.perf_counter()
-        sharded = build_bm25_index(corpus, work / "sharded", shards=args.shards, use_ray=True)
+        build_bm25_index(corpus, work / "sharded", shards=args.shards, use_ray=True)
         sharded_s = time.perf_counter() - started
 
         topics = {t.query_id: t.title for t in read_topics(args.cacm / "topics.cacm.txt")}
