@@ -33,6 +33,9 @@ bench: $(STAMP)
 	$(PY) benchmarks/randomization_speed.py
 	$(PY) benchmarks/store_speed.py
 	$(PY) benchmarks/api_load.py
+	$(PY) benchmarks/bm25_index.py
+	$(PY) benchmarks/dense_encode.py
+	$(PY) benchmarks/faiss_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info ragbench/formats/*.so
