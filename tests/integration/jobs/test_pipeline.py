@@ -167,3 +167,36 @@ def test_cli_reports_bad_configs_with_status_2(tmp_path: Path, cacm_data: Path) 
     missing = ragbench("run", tmp_path / "absent.yaml", env={})
     assert missing.returncode == 2
     assert "absent.yaml: no such pipeline config" in missing.stderr
+
+
+class KeepOnly:
+    """A test reranker: keeps the documents whose id ends in an even digit, order unchanged."""
+
+    def rerank(self, queries: dict, ranking: dict, depth: int) -> dict:
+        return {q: [h for h in hits if int(h[0][-1]) % 2 == 0][:depth] for q, hits in ranking.items()}
+
+
+class FirstWord:
+    """A test rewriter: keeps each query's first word."""
+
+    def rewrite(self, queries: dict) -> dict:
+        return {q: text.split()[0] for q, text in queries.items()}
+
+
+def test_rewriter_and_reranker_stages_plug_in(tmp_path: Path, cacm_data: Path, bm25_index: Path) -> None:
+    stages.register("reranker", "keep-even")(lambda spec: KeepOnly())
+    stages.register("rewriter", "first-word")(lambda spec: FirstWord())
+    extra = "reranker: {type: keep-even}\nrewriter: {type: first-word}\n"
+    piped = run_pipeline(
+        load_pipeline(config(tmp_path, cacm_data, bm25_index, "piped", extra)), use_ray=False, store=False
+    )
+    plain = run_pipeline(load_pipeline(config(tmp_path, cacm_data, bm25_index)), use_ray=False, store=False)
+    from indexers.bm25 import BM25Retriever
+    from ragbench.formats.topics import read_topics
+
+    first_words = {t.query_id: t.title.split()[0] for t in read_topics(cacm_data / "topics.cacm.txt")}
+    expected = BM25Retriever(str(bm25_index)).search(first_words, 1000)
+    assert piped.ranking == {q: [h for h in hits if int(h[0][-1]) % 2 == 0] for q, hits in expected.items()}
+    assert piped.ranking != plain.ranking
+    header = piped.run_bytes.split(b"# ir_metadata.end")[0].decode()
+    assert "query rewriting:" in header and "reranking:" in header and "method: keep-even" in header
