@@ -107,13 +107,7 @@ def _prepare_dense(spec: StageSpec, on_progress: Progress, use_ray: bool) -> Non
     if index_exists(index_dir):
         manifest = DenseManifest.load(index_dir)
         if spec.corpus is not None:
-            from ragbench.formats.corpus import corpus_hash
-
-            if corpus_hash(spec.corpus) != manifest.corpus_hash:
-                raise InputError(
-                    f"{index_dir}/manifest.json: built from another corpus than {spec.corpus}: "
-                    "rebuild the index"
-                )
+            manifest.check_corpus(index_dir, spec.corpus)
         return
     kwargs: dict[str, Any] = {}
     for key in ("index_type", "shards", "batch_size", "hnsw_m", "ef_construction", "nlist", "pq_m"):
