@@ -187,6 +187,10 @@ def demo_command(
 
     run_demo(data, workdir, use_ray=ray)
     if serve:
+        import sys
+
+        if "ray" in sys.modules:  # the pipelines are done: give the workers' memory back
+            sys.modules["ray"].shutdown()
         from ragbench.cli_service import serve_command
 
         serve_command(host="127.0.0.1", port=port)

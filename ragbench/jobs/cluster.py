@@ -12,9 +12,10 @@ logger = logging.getLogger(__name__)
 def ensure_ray(num_cpus: int | None = None) -> Any:
     """Start (or join) Ray once per process and return the ``ray`` module.
 
-    With ``RAY_ADDRESS`` set, joins that cluster; otherwise starts a local one with ``num_cpus``
-    CPUs (all of the machine's when None). Calling again when Ray is up does nothing. The
-    dashboard and usage reporting are off: nothing here reaches the network.
+    With ``RAY_ADDRESS`` set, joins that cluster; otherwise starts a new local one with
+    ``num_cpus`` CPUs (all of the machine's when None), never joining a cluster that another
+    program started on this machine. Calling again when Ray is up does nothing. The dashboard and
+    usage reporting are off: nothing here reaches the network.
     """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
@@ -29,6 +30,9 @@ def ensure_ray(num_cpus: int | None = None) -> Any:
         "configure_logging": False,
     }
     if address is None:
+        # Plain ray.init() would join the newest cluster started on this machine (ray start, a
+        # test's Cluster), with its resources and its code: "local" always starts our own.
+        address = "local"
         kwargs["num_cpus"] = num_cpus if num_cpus is not None else os.cpu_count() or 1
     ray.init(address=address, **kwargs)
     logger.info("ray: %s", ray.cluster_resources())
