@@ -250,6 +250,8 @@ def run_pipeline(
             R@1000); a stored run is scored on its benchmark's measures too.
     """
     total_started = time.perf_counter()
+    if store and config.benchmark is not None:
+        _check_database()  # an unmigrated or unreachable database fails now, not after the work
     nodes: dict[str, set[str]] = {}
     ranking, seconds = rank(config, use_ray=use_ray, progress=progress, nodes=nodes)
     data = format_run(ranking, config.name, ir_metadata(config))
@@ -265,6 +267,13 @@ def run_pipeline(
         result.run_id, result.stored_note = _store(config, data, seconds)
     result.seconds["total"] = time.perf_counter() - total_started
     return result
+
+
+def _check_database() -> None:
+    from ragbench.store.db import open_database
+
+    engine, _ = open_database()
+    engine.dispose()
 
 
 def _store(config: PipelineConfig, data: bytes, seconds: dict[str, float]) -> tuple[int | None, str]:

@@ -200,3 +200,14 @@ def test_rewriter_and_reranker_stages_plug_in(tmp_path: Path, cacm_data: Path, b
     assert piped.ranking != plain.ranking
     header = piped.run_bytes.split(b"# ir_metadata.end")[0].decode()
     assert "query rewriting:" in header and "reranking:" in header and "method: keep-even" in header
+
+
+def test_an_unmigrated_database_fails_before_any_work(tmp_path: Path, cacm_data: Path) -> None:
+    path = config(tmp_path, cacm_data, tmp_path / "idx")
+    done = ragbench(
+        "run", path, "--no-ray", env={"RAGBENCH_DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"}
+    )
+    assert done.returncode == 2
+    assert "database is not migrated: run `ragbench db upgrade`" in done.stderr
+    assert not (tmp_path / "idx").exists()
+    assert not (tmp_path / "runs").exists()
