@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
 def progress_bars() -> Iterator[Any]:
     """A ``(label, done, total)`` callback drawing one rich progress bar per label (on stderr)."""
     bars = Progress(
-        TextColumn("{task.description:<24}"),
+        TextColumn("{task.description:<28}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

@@ -92,7 +92,11 @@ def run_demo(data: Path | None, workdir: Path | None, *, use_ray: bool = True) -
     results = {}
     with progress_bars() as progress:
         for name, path in write_configs(data, workdir).items():
-            results[name] = run_pipeline(load_pipeline(path), use_ray=use_ray, progress=progress)
+            results[name] = run_pipeline(
+                load_pipeline(path),
+                use_ray=use_ray,
+                progress=lambda label, done, total, name=name: progress(f"{name}: {label}", done, total),
+            )
     for name, result in results.items():
         err.print(f"{name}: {result.run_path} - {result.stored_note}", markup=False)
 
