@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import socket
 import statistics
@@ -39,6 +38,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from machine_info import base_machine
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -279,12 +279,8 @@ def machine() -> dict[str, Any]:
     from importlib.metadata import version
 
     return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+        **base_machine(),
         **{package: version(package) for package in ("litestar", "uvicorn", "sqlalchemy", "httpx")},
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "note": "client and server share the machine's cores; loopback only",
     }
 

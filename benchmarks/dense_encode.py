@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -36,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from machine_info import base_machine
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -51,10 +51,7 @@ def machine() -> dict[str, Any]:
     from indexers.dense_model import native_bf16
 
     return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+        **base_machine(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "sentence_transformers": sentence_transformers.__version__,
@@ -62,7 +59,6 @@ def machine() -> dict[str, Any]:
         "faiss": faiss.__version__,
         "cpu_native_bf16": native_bf16(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine_info import base_machine
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -112,13 +112,9 @@ def machine() -> dict[str, object]:
     import ir_measures
 
     return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+        **base_machine(),
         "numpy": np.__version__,
         "ir_measures": ir_measures.__version__,
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 
 

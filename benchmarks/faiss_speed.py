@@ -26,12 +26,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from machine_info import base_machine
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
@@ -45,15 +45,11 @@ def machine() -> dict[str, Any]:
     import faiss
 
     return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
+        **base_machine(),
         "numpy": np.__version__,
         "faiss": faiss.__version__,
         "faiss_threads": faiss.omp_get_max_threads(),
         "faiss_gpus": faiss.get_num_gpus(),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
 
 
