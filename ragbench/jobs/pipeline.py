@@ -179,7 +179,7 @@ def rank(
 
         ensure_ray()
     seconds: dict[str, float] = {}
-    queries = _queries(config)
+    queries = original = _queries(config)
     order = list(queries)
 
     started = time.perf_counter()
@@ -219,8 +219,8 @@ def rank(
     if config.reranker is not None:
         started = time.perf_counter()
         current = ranking
-        parts = _stage_over_queries(
-            config.reranker, "rerank", queries,
+        parts = _stage_over_queries(  # a reranker judges against what the user asked, not the rewrite
+            config.reranker, "rerank", original,
             lambda batch: ({q: current.get(q, []) for q in batch}, config.depth), config, use_ray, progress,
             f"rerank {config.reranker.name}", nodes,
         )  # fmt: skip
