@@ -3,6 +3,7 @@ is re-run to the same bits."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -50,10 +51,15 @@ def test_ray_tasks_give_the_in_process_vectors(ray_cluster: None, corpus: Path, 
 
 
 def encoding_workers() -> list[psutil.Process]:
-    """Ray worker processes running an encode_chunk task (Ray names its process after the task)."""
+    """This test's Ray worker processes running an encode_chunk task (Ray names the process after
+    the task). Only descendants of this process count: the local cluster's raylet is our child, and
+    another test running beside this one may have encoders of its own."""
     found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = proc.info["cmdline"] or []
+    for proc in psutil.Process(os.getpid()).children(recursive=True):
+        try:
+            cmdline = proc.cmdline()
+        except psutil.Error:
+            continue
         if cmdline and cmdline[0].startswith("ray::encode_chunk"):
             found.append(proc)
     return found
