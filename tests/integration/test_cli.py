@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import ragbench
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "bad"
-
-
-def ragbench(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ragbench.cli", *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def expected_all(path: Path) -> dict[str, float]:

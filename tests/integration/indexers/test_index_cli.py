@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from cli_runner import ragbench
 
 from indexers.bm25 import BM25Manifest, BM25Retriever
 from indexers.dense import DenseManifest, DenseRetriever
@@ -15,16 +15,6 @@ DOCS = [
     {"id": "d2", "contents": "Compilers translate programming languages into machine code"},
     {"id": "d3", "contents": "Sorting algorithms such as quicksort and merge sort"},
 ]
-
-
-def ragbench(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ragbench.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def test_index_commands_build_searchable_indexes(tmp_path: Path) -> None:

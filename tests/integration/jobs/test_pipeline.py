@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import ragbench
 
 from ragbench.errors import InputError
 from ragbench.evaluation.engine import evaluate
@@ -96,17 +94,6 @@ def test_a_stage_error_on_a_ray_actor_reaches_the_caller(tmp_path: Path, cacm_da
     pipeline = load_pipeline(path)
     with pytest.raises(InputError, match="not a BM25 index manifest"):
         run_pipeline(pipeline, store=False)
-
-
-def ragbench(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ragbench.cli", *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, **env},
-    )
 
 
 def test_ragbench_run_stores_and_scores(

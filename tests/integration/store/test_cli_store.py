@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,22 +10,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from cli_runner import ragbench
 
 from ragbench.store import service
 from ragbench.store.db import make_engine, session_factory
 
 TOPICS = "".join(f"<top>\n<num> Number: {q}\n<title> topic {q}\n</top>\n" for q in (301, 302, 303))
-
-
-def ragbench(*args: str | Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ragbench.cli", *map(str, args)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **env},
-    )
 
 
 @pytest.fixture
