@@ -144,8 +144,10 @@ def _index_stats(lucene_dir: str) -> dict[str, int]:
 def join_shards(shard_dirs: Sequence[str], output_dir: str) -> None:
     """Join Lucene indexes into one, in the order given, without re-analysing any document.
 
-    The shards' segments are copied as they are (no merge into one segment): statistics are
-    summed over segments at search time, so the ranking is the single index's either way.
+    The shards' segments are copied, then merged into one segment: the ranking would be the same
+    without the merge (statistics are summed over segments at search time), but Lucene cannot
+    count the distinct terms of a multi-segment index (the manifest's ``unique_terms``) without
+    a full term scan, and one segment searches faster.
     """
     paths = jclass("java.nio.file.Paths")
     fs = jclass("org.apache.lucene.store.FSDirectory")
@@ -153,12 +155,15 @@ def join_shards(shard_dirs: Sequence[str], output_dir: str) -> None:
     writer = jclass("org.apache.lucene.index.IndexWriter")(fs.open(paths.get(output_dir)), config)
     try:
         writer.addIndexes(*[fs.open(paths.get(shard)) for shard in shard_dirs])
+        writer.forceMerge(1)
         writer.commit()
     finally:
         writer.close()
 
 
-def _split_corpus(corpus: CorpusPath, work: Path, shards: int, on_progress: Progress | None) -> list[str]:
+def _split_corpus(
+    corpus: CorpusPath, work: Path, shards: int, on_progress: Progress | None
+) -> list[tuple[str, int]]:
     """Check the corpus (file and line in every error) and write ``shards`` contiguous JSONL slices.
 
     Documents go out as ``{"id", "contents"}``, the layout Anserini's JsonCollection reads, so BEIR
@@ -174,10 +179,11 @@ def _split_corpus(corpus: CorpusPath, work: Path, shards: int, on_progress: Prog
     for index in range(shards):
         shard_dir = work / f"input-{index:03d}"
         shard_dir.mkdir(parents=True)
+        part = documents[index * size : (index + 1) * size]
         with open(shard_dir / "docs.jsonl", "w", encoding="utf-8") as out:
-            for doc_id, contents in documents[index * size : (index + 1) * size]:
+            for doc_id, contents in part:
                 out.write(json.dumps({"id": doc_id, "contents": contents}, ensure_ascii=False) + "\n")
-        dirs.append(str(shard_dir))
+        dirs.append((str(shard_dir), len(part)))
     if on_progress is not None:
         on_progress(0, total)
     return dirs
@@ -253,7 +259,7 @@ def build_bm25_index(
 
 
 def _run_shards(
-    inputs: list[str],
+    inputs: list[tuple[str, int]],
     outputs: list[str],
     stemmer: str,
     stopwords: bool,
@@ -261,11 +267,10 @@ def _run_shards(
     use_ray: bool,
     on_progress: Progress | None,
 ) -> list[int]:
-    sizes = [(Path(d) / "docs.jsonl").read_bytes().count(b"\n") for d in inputs]
-    total, done = sum(sizes), 0
+    total, done = sum(size for _, size in inputs), 0
     if not use_ray:
         counts = []
-        for size, source, dest in zip(sizes, inputs, outputs, strict=True):
+        for (source, size), dest in zip(inputs, outputs, strict=True):
             counts.append(build_shard(source, dest, stemmer, stopwords, threads))
             done += size
             if on_progress is not None:
@@ -277,7 +282,7 @@ def _run_shards(
     task = ray.remote(num_cpus=threads, max_retries=3)(build_shard)
     pending = {
         task.remote(source, dest, stemmer, stopwords, threads): size
-        for size, source, dest in zip(sizes, inputs, outputs, strict=True)
+        for (source, size), dest in zip(inputs, outputs, strict=True)
     }
     order = list(pending)
     while len(pending) > 0:

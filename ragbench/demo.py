@@ -74,7 +74,6 @@ def write_configs(data: Path, workdir: Path) -> dict[str, Path]:
 def run_demo(data: Path | None, workdir: Path | None, *, use_ray: bool = True) -> None:
     from ragbench._cli_common import err, out
     from ragbench.cli_jobs import print_scores, progress_bars
-    from ragbench.evaluation.engine import evaluate
     from ragbench.jobs.config import load_pipeline
     from ragbench.jobs.pipeline import run_pipeline
     from ragbench.stats import compare
@@ -109,13 +108,9 @@ def run_demo(data: Path | None, workdir: Path | None, *, use_ray: bool = True) -
     _print_leaderboard(out)
 
     out.rule("[bold]3. Paired comparison against BM25 (randomization test and t-test, Holm-corrected)")
-    per_topic = {}
-    for name, result in results.items():
-        evaluated = evaluate(result.config.qrels or "", result.run_bytes, ["AP", "nDCG@10"], complete=True)
-        per_topic[name] = {
-            m: dict(zip(evaluated.query_ids, evaluated.per_query[m].tolist(), strict=True))
-            for m in evaluated.measures
-        }
+    per_topic = {
+        name: {m: result.per_topic[m] for m in ("AP", "nDCG@10")} for name, result in results.items()
+    }
     report = compare(per_topic, baselines="bm25", tests=("randomization", "ttest"))
     out.print(report.to_markdown(), markup=False)
     out.print(

@@ -40,6 +40,8 @@ class PipelineResult:
     run_bytes: bytes
     seconds: dict[str, float]
     scores: dict[str, float] = field(default_factory=dict)
+    per_topic: dict[str, dict[str, float]] = field(default_factory=dict)
+    """measure -> {query_id: value} over the qrels' topics (empty without qrels)."""
     nodes: dict[str, set[str]] = field(default_factory=dict)
     run_id: int | None = None
     stored_note: str = ""
@@ -263,6 +265,10 @@ def run_pipeline(
         wanted = measures or config.measures or DEFAULT_MEASURES
         evaluated = evaluate(config.qrels, data, list(wanted), complete=True, name=config.name)
         result.scores = dict(evaluated.aggregate)
+        result.per_topic = {
+            m: dict(zip(evaluated.query_ids, evaluated.per_query[m].tolist(), strict=True))
+            for m in evaluated.measures
+        }
     if store and config.benchmark is not None:
         result.run_id, result.stored_note = _store(config, data, seconds)
     result.seconds["total"] = time.perf_counter() - total_started

@@ -71,6 +71,11 @@ def test_sharded_build_gives_the_same_ranking(
     manifest = build_bm25_index(cacm_data / "cacm.jsonl", sharded, shards=3, use_ray=False)
     assert manifest.shards == 3
     assert manifest.doc_count == 3204
+    single_manifest = BM25Manifest.load(cacm_index)
+    assert (manifest.unique_terms, manifest.total_terms) == (
+        single_manifest.unique_terms,
+        single_manifest.total_terms,
+    )
     single = BM25Retriever(str(cacm_index), rm3=RM3()).search(cacm_topics, 1000)
     joined = BM25Retriever(str(sharded), rm3=RM3()).search(cacm_topics, 1000)
     assert joined == single
