@@ -58,6 +58,7 @@ def difference_chart(
     run_label: str,
     baseline_label: str,
     frame: Frame | None = None,
+    unit: str = "topic",
 ) -> Markup:
     """A bar chart of ``run - baseline`` per topic, bars sorted from largest gain to largest loss.
 
@@ -67,6 +68,7 @@ def difference_chart(
         run_label: Name of the run drawn.
         baseline_label: Name of the run it is compared with.
         frame: Size and margins (default 760 x 320).
+        unit: What the bars are: ``"topic"`` (default) or ``"session"`` (a session run).
 
     Returns:
         The ``<svg>`` element, safe to embed in HTML.
@@ -74,15 +76,15 @@ def difference_chart(
     f = frame or Frame()
     items = sorted(differences.items(), key=lambda kv: (-kv[1], kv[0]))
     limit = nice_limit(max((abs(v) for _, v in items), default=0.0))
-    title = f"Per-topic {measure}: {run_label} minus {baseline_label}"
+    title = f"Per-{unit} {measure}: {run_label} minus {baseline_label}"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{f.width}" height="{f.height}" '
         f'viewBox="0 0 {f.width} {f.height}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
         _text(f.width / 2, 18, title, text_anchor="middle", class_="chart-title"),
     ]
-    parts += _axes(f, limit, measure, len(items))
-    parts += _bars(f, items, limit)
+    parts += _axes(f, limit, measure, len(items), unit)
+    parts += _bars(f, items, limit, unit)
     parts.append("</svg>")
     return Markup("\n".join(parts))
 
@@ -91,7 +93,7 @@ def _y(f: Frame, value: float, limit: float) -> float:
     return f.top + f.plot_height * (1 - (value + limit) / (2 * limit))
 
 
-def _axes(f: Frame, limit: float, measure: str, n: int) -> list[str]:
+def _axes(f: Frame, limit: float, measure: str, n: int, unit: str) -> list[str]:
     x0, x1 = f.left, f.left + f.plot_width
     parts = [
         f'<line x1="{x0}" y1="{f.top}" x2="{x0}" y2="{f.top + f.plot_height}" stroke="#444"/>',
@@ -116,7 +118,7 @@ def _axes(f: Frame, limit: float, measure: str, n: int) -> list[str]:
         _text(
             f.left + f.plot_width / 2,
             f.height - 8,
-            f"topics, sorted by difference (n = {n})",
+            f"{unit}s, sorted by difference (n = {n})",
             text_anchor="middle",
             class_="axis-label",
         )
@@ -124,10 +126,10 @@ def _axes(f: Frame, limit: float, measure: str, n: int) -> list[str]:
     return parts
 
 
-def _bars(f: Frame, items: list[tuple[str, float]], limit: float) -> list[str]:
+def _bars(f: Frame, items: list[tuple[str, float]], limit: float, unit: str) -> list[str]:
     if not items:
         return [
-            _text(f.left + f.plot_width / 2, f.top + f.plot_height / 2, "no topics", text_anchor="middle")
+            _text(f.left + f.plot_width / 2, f.top + f.plot_height / 2, f"no {unit}s", text_anchor="middle")
         ]
     band = f.plot_width / len(items)
     width = max(band * 0.8, 0.5)
@@ -140,7 +142,7 @@ def _bars(f: Frame, items: list[tuple[str, float]], limit: float) -> list[str]:
         color = POSITIVE if diff > 0 else NEGATIVE if diff < 0 else NEUTRAL
         parts.append(
             f'<rect class="bar" x="{x:.2f}" y="{top:.2f}" width="{width:.2f}" height="{height:.2f}" '
-            f'fill="{color}"><title>topic {escape(query_id)}: {diff:+.4f}</title></rect>'
+            f'fill="{color}"><title>{escape(unit)} {escape(query_id)}: {diff:+.4f}</title></rect>'
         )
         if len(items) <= MAX_TOPIC_LABELS:
             lx, ly = x + width / 2, f.top + f.plot_height + 12

@@ -31,7 +31,8 @@ class ErrorBody(msgspec.Struct, frozen=True):
 
 
 class BenchmarkCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /api/v1/benchmarks``: a new benchmark with its first qrels version (admin only)."""
+    """``POST /api/v1/benchmarks``: a new benchmark with its first qrels version (admin only);
+    optionally with its sessions, their first session qrels version and the session measures."""
 
     slug: str
     qrels: str
@@ -41,17 +42,34 @@ class BenchmarkCreate(msgspec.Struct, forbid_unknown_fields=True):
     corpus_ref: str | None = None
     hidden: bool = False
     measures: list[str] | None = None
+    sessions: str | None = None
+    session_qrels: str | None = None
+    session_measures: list[str] | None = None
+
+
+class SessionsCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/v1/benchmarks/{slug}/sessions``: a benchmark's sessions (the sessions file:
+    ``session_id query_index query``), their first session qrels version and the session measures
+    (default ``NUM U sessDCG@10 nsessDCG@10 esNDCG@10``); admin only, once per benchmark."""
+
+    sessions: str
+    qrels: str
+    measures: list[str] | None = None
+    label_source: Literal["human", "llm"] = "human"
 
 
 class QrelsCreate(msgspec.Struct, forbid_unknown_fields=True):
-    """``POST /api/v1/benchmarks/{slug}/qrels``: a new qrels version; every run is re-scored."""
+    """``POST /api/v1/benchmarks/{slug}/qrels``: a new qrels version; every run is re-scored.
+    ``POST /api/v1/benchmarks/{slug}/session-qrels``: a new session qrels version; every session
+    run is re-scored."""
 
     qrels: str
     label_source: Literal["human", "llm"] = "human"
 
 
 class BenchmarkRead(msgspec.Struct, frozen=True):
-    """A benchmark as listed (no qrels: they are never served)."""
+    """A benchmark as listed (no qrels: they are never served). ``has_sessions``: it takes session
+    runs, scored on ``session_measures``."""
 
     slug: str
     title: str
@@ -60,6 +78,8 @@ class BenchmarkRead(msgspec.Struct, frozen=True):
     measures: list[str]
     corpus_ref: str | None
     created_at: datetime
+    has_sessions: bool = False
+    session_measures: list[str] = msgspec.field(default_factory=list)
 
     @classmethod
     def from_model(cls, benchmark: Any) -> BenchmarkRead:
@@ -72,17 +92,21 @@ class BenchmarkRead(msgspec.Struct, frozen=True):
             measures=list(benchmark.measures or []),
             corpus_ref=benchmark.corpus_ref,
             created_at=benchmark.created_at,
+            has_sessions=benchmark.has_sessions,
+            session_measures=list(benchmark.session_measures or []),
         )
 
 
 class QrelsVersionRead(msgspec.Struct, frozen=True):
-    """A qrels version's metadata (its content is never served)."""
+    """A qrels version's metadata (its content is never served); ``kind`` ``session`` for session
+    qrels (numbered on their own)."""
 
     version: int
     label_source: str
     sha256: str
     num_judgments: int
     created_at: datetime
+    kind: str = "adhoc"
 
     @classmethod
     def from_model(cls, qv: Any) -> QrelsVersionRead:
@@ -93,6 +117,7 @@ class QrelsVersionRead(msgspec.Struct, frozen=True):
             sha256=qv.sha256,
             num_judgments=qv.num_judgments,
             created_at=qv.created_at,
+            kind=qv.kind,
         )
 
 
@@ -104,7 +129,9 @@ def finite(value: float | None) -> float | None:
 
 
 class RunRead(msgspec.Struct, frozen=True):
-    """A stored run: its system, status and aggregate scores (``scores`` is empty until scored)."""
+    """A stored run: its system, status and aggregate scores (``scores`` is empty until scored).
+    ``kind`` ``session``: a session run (``num_topics`` counts its sessions; scores are on the
+    benchmark's session measures)."""
 
     id: int
     benchmark: str
@@ -121,6 +148,7 @@ class RunRead(msgspec.Struct, frozen=True):
     created_at: datetime
     scored_at: datetime | None
     scores: dict[str, float | None] = msgspec.field(default_factory=dict)
+    kind: str = "adhoc"
 
     @classmethod
     def from_model(cls, run: Any, scores: dict[str, dict[str, float]] | None = None) -> RunRead:
@@ -142,6 +170,7 @@ class RunRead(msgspec.Struct, frozen=True):
             created_at=run.created_at,
             scored_at=run.scored_at,
             scores=aggregate_of(scores or {}),
+            kind=run.kind,
         )
 
 
@@ -157,13 +186,15 @@ def per_topic_of(scores: dict[str, dict[str, float]]) -> dict[str, dict[str, flo
 
 class ScoresRead(msgspec.Struct, frozen=True):
     """``GET /api/v1/runs/{id}/scores``: means, and per-topic values when asked and allowed
-    (``per_topic_withheld``: asked for on a hidden benchmark by a non-admin)."""
+    (``per_topic_withheld``: asked for on a hidden benchmark by a non-admin). For a session run
+    (``kind`` ``session``) ``per_topic`` holds one value per session of the benchmark."""
 
     run_id: int
     status: str
     aggregate: dict[str, float | None]
     per_topic: dict[str, dict[str, float | None]] | None = None
     per_topic_withheld: bool = False
+    kind: str = "adhoc"
 
     @classmethod
     def from_scores(
@@ -176,6 +207,7 @@ class ScoresRead(msgspec.Struct, frozen=True):
             aggregate=aggregate_of(scores),
             per_topic=per_topic_of(scores) if per_topic else None,
             per_topic_withheld=withheld,
+            kind=run.kind,
         )
 
 
@@ -191,10 +223,14 @@ class LeaderboardRow(msgspec.Struct, frozen=True):
     judged_at_10: float | None
     tier: int | None
     """Significance tier (1: not significantly worse than the best run); null when not computable."""
+    values: dict[str, float | None] = msgspec.field(default_factory=dict)
+    """The run's mean on every measure of the leaderboard (``measures``)."""
 
 
 class LeaderboardRead(msgspec.Struct, frozen=True):
-    """``GET /api/v1/benchmarks/{slug}/leaderboard``: one page of runs ranked on one measure."""
+    """``GET /api/v1/benchmarks/{slug}/leaderboard``: one page of runs ranked on one measure;
+    ``kind`` ``session``: session runs ranked on a session measure (``qrels_version`` is then the
+    session qrels version)."""
 
     benchmark: str
     measure: str
@@ -205,6 +241,7 @@ class LeaderboardRead(msgspec.Struct, frozen=True):
     limit: int
     total: int
     rows: list[LeaderboardRow]
+    kind: str = "adhoc"
 
 
 class ComparisonRow(msgspec.Struct, frozen=True):

@@ -1,16 +1,20 @@
 """The web pages: server-rendered Jinja templates (autoescaped), usable without JavaScript.
 
-``/`` benchmarks · ``/benchmarks/{slug}?measure=`` leaderboard · ``/runs/{id}?measure=`` run page
-with per-topic scores and an SVG chart · ``/compare?a=&b=`` two runs side by side. Pages are
-anonymous: a hidden benchmark shows aggregates only.
+``/`` benchmarks · ``/benchmarks/{slug}?measure=&session_measure=`` leaderboard (and, for a
+benchmark with sessions, the sessions leaderboard with one column per session measure) ·
+``/runs/{id}?measure=`` run page with per-topic (per-session) scores and an SVG chart ·
+``/compare?a=&b=`` two runs side by side. Pages are anonymous: a hidden benchmark shows aggregates
+only.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import Controller, get
@@ -86,16 +90,44 @@ class PageController(Controller):
         slug: str,
         measure: str | None = None,
         offset: Annotated[int, Parameter(ge=0)] = 0,
+        session_measure: str | None = None,
+        session_offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> Template:
-        """A benchmark's leaderboard on one measure, with a GET form to switch measure."""
+        """A benchmark's leaderboard on one measure, with a GET form to switch measure; for a
+        benchmark with sessions also the sessions leaderboard, ranked on ``session_measure``."""
         with db.begin() as (s, _):
             benchmark = BenchmarkRead.from_model(service.get_benchmark(s, slug, None))
             board = leaderboard_read(s, slug, measure or None, offset=offset, limit=PAGE_SIZE, actor=None)
+            sessions = None
+            if benchmark.has_sessions:
+                sessions = leaderboard_read(
+                    s,
+                    slug,
+                    session_measure or None,
+                    offset=session_offset,
+                    limit=PAGE_SIZE,
+                    actor=None,
+                    kind="session",
+                )
+        state = {
+            "measure": board.measure,
+            "offset": offset,
+            "session_measure": sessions.measure if sessions else None,
+            "session_offset": session_offset,
+        }
         context = {
             "benchmark": benchmark,
             "board": board,
+            "sessions": sessions,
+            "link": _linker(state),
             "prev_offset": max(offset - PAGE_SIZE, 0) if offset > 0 else None,
             "next_offset": offset + PAGE_SIZE if offset + PAGE_SIZE < board.total else None,
+            "session_prev_offset": max(session_offset - PAGE_SIZE, 0) if session_offset > 0 else None,
+            "session_next_offset": (
+                session_offset + PAGE_SIZE
+                if sessions and session_offset + PAGE_SIZE < sessions.total
+                else None
+            ),
         }
         return Template("leaderboard.html", context=context)
 
@@ -116,9 +148,21 @@ class PageController(Controller):
         return Template("compare.html", context=context)
 
 
+def _linker(state: dict[str, Any]) -> Callable[..., str]:
+    """``link(**changes)``: the query string of the leaderboard page with ``changes`` applied, so
+    that changing one table's measure or page keeps the other's (defaults left out)."""
+
+    def link(**changes: Any) -> str:
+        params = {**state, **changes}
+        kept = {k: v for k, v in params.items() if v not in (None, "", 0)}
+        return "?" + urlencode(kept)
+
+    return link
+
+
 def _baseline(s: Session, run: RunRead, measure: str) -> LeaderboardRow | None:
-    """The best scored run on ``measure``, or the runner-up when ``run`` is the best."""
-    board = leaderboard_read(s, run.benchmark, measure, offset=0, limit=2, actor=None)
+    """The best scored run of the same kind on ``measure``, or the runner-up when ``run`` is the best."""
+    board = leaderboard_read(s, run.benchmark, measure, offset=0, limit=2, actor=None, kind=run.kind)
     return next((row for row in board.rows if row.run_id != run.id), None)
 
 
@@ -158,6 +202,7 @@ def run_context(s: Session, run_id: int, measure: str | None) -> dict[str, Any]:
             measure=measure,
             run_label=run.system,
             baseline_label=baseline.system,
+            unit="session" if run.kind == "session" else "topic",
         )
     return context
 
@@ -180,5 +225,6 @@ def compare_context(s: Session, a: int, b: int) -> dict[str, Any]:
             measure=measure,
             run_label=run_b.system,
             baseline_label=run_a.system,
+            unit="session" if run_a.kind == "session" else "topic",
         )
     return {"run_a": run_a, "run_b": run_b, "report": report, "chart": chart, "hidden": hidden}

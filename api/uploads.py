@@ -23,7 +23,8 @@ from ragbench.errors import InputError
 
 TEXT_TYPES = ("text/plain", "application/octet-stream")
 FORM_TYPE = "multipart/form-data"
-FIELDS = ("name", "description", "url", "metadata", "filename")
+FIELDS = ("name", "description", "url", "metadata", "filename", "kind")
+KINDS = ("adhoc", "session")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class RunUpload:
         url: A link to the system's paper or code.
         metadata: Any JSON object.
         filename: The file's name, used in problem reports.
+        kind: ``adhoc`` (a TREC run, the default) or ``session`` (a session run).
     """
 
     content: bytes
@@ -45,6 +47,7 @@ class RunUpload:
     url: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     filename: str = "run"
+    kind: str = "adhoc"
 
 
 def _metadata(raw: str | None) -> dict[str, Any]:
@@ -72,11 +75,14 @@ def build_upload(content: bytes, fields: dict[str, Any], filename: str | None) -
     """Check the fields of an upload and assemble it.
 
     Raises:
-        InputError: no system name, a bad ``metadata`` JSON, or a file sent as a text field.
+        InputError: no system name, a bad ``metadata`` JSON or ``kind``, or a file sent as a text field.
     """
     name = (_text(fields, "name") or "").strip()
     if not name:
         raise InputError("field 'name' is required: the name of the system that produced the run")
+    kind = (_text(fields, "kind") or "").strip() or "adhoc"
+    if kind not in KINDS:
+        raise InputError(f"field 'kind' must be one of {', '.join(KINDS)}, not {kind[:50]!r}")
     url = (_text(fields, "url") or "").strip() or None
     return RunUpload(
         content=content,
@@ -85,6 +91,7 @@ def build_upload(content: bytes, fields: dict[str, Any], filename: str | None) -
         url=url,
         metadata=_metadata(_text(fields, "metadata")),
         filename=(filename or _text(fields, "filename") or "run").strip() or "run",
+        kind=kind,
     )
 
 
@@ -147,6 +154,11 @@ def _upload_body() -> Any:
             "description": text,
             "url": Schema(type=OpenAPIType.STRING, description="http(s) link to the paper or code"),
             "metadata": Schema(type=OpenAPIType.STRING, description="a JSON object, as text"),
+            "kind": Schema(
+                type=OpenAPIType.STRING,
+                enum=list(KINDS),
+                description="adhoc (a TREC run, the default) or session (a session run)",
+            ),
         },
     )
     return RequestBody(

@@ -34,12 +34,23 @@ def parse_run_ids(text: str) -> list[int]:
 
 
 def leaderboard_read(
-    s: Session, slug: str, measure: str | None, *, offset: int, limit: int, actor: User | None
+    s: Session,
+    slug: str,
+    measure: str | None,
+    *,
+    offset: int,
+    limit: int,
+    actor: User | None,
+    kind: str = "adhoc",
 ) -> LeaderboardRead:
-    """One page of a benchmark's leaderboard (``measure`` None: the benchmark's first measure)."""
+    """One page of a benchmark's leaderboard (``measure`` None: the benchmark's first measure of
+    ``kind``; ``kind="session"``: the session runs on a session measure)."""
     if not measure:
-        measure = service.get_benchmark(s, slug, actor).scored_measures[0]
-    board = service.leaderboard(s, slug, measure, offset=offset, limit=limit, actor=actor)
+        measures = service.get_benchmark(s, slug, actor).measures_of(kind)
+        if not measures:
+            raise InputError(f"benchmark {slug!r} has no sessions")
+        measure = measures[0]
+    board = service.leaderboard(s, slug, measure, offset=offset, limit=limit, actor=actor, kind=kind)
     rows = [
         LeaderboardRow(
             rank=row.rank,
@@ -50,6 +61,7 @@ def leaderboard_read(
             value=finite(row.value),
             judged_at_10=finite(row.judged_at_10),
             tier=row.tier,
+            values={m: finite(v) for m, v in row.values.items()},
         )
         for row in board.rows
     ]
@@ -63,4 +75,5 @@ def leaderboard_read(
         limit=board.limit,
         total=board.total,
         rows=rows,
+        kind=board.kind,
     )

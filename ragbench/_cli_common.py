@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -37,3 +38,40 @@ def user_errors(command: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class Format(str, Enum):
+    table = "table"
+    trec = "trec"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    latex = "latex"
+
+
+FormatOpt = Annotated[Format, typer.Option("-f", "--format", help="Output format.")]
+
+
+def print_table(results: Sequence[Any], per_query: bool) -> None:
+    from rich.table import Table
+
+    from ragbench.evaluation.render import _value, measure_names, rows
+
+    measures = measure_names(results)
+    table = Table(show_edge=False, header_style="bold")
+    table.add_column("run")
+    if per_query:
+        table.add_column("query")
+    for m in measures:
+        table.add_column(m, justify="right")
+    for run, query_id, values in rows(results, per_query):
+        if query_id != "all" or not per_query:
+            cells = [run, *([query_id] if per_query else [])]
+        else:
+            cells = [f"[bold]{run}[/]", "[bold]all[/]"]
+        table.add_row(*cells, *(_value(values[m]) if m in values else "" for m in measures))
+    out.print(table)
+    if results:
+        fp = results[0].fingerprints
+        engines = sorted({str(f) for f in fp.values()})
+        err.print(f"[dim]{len(results[0].query_ids)} topics; " + " | ".join(engines) + "[/]")

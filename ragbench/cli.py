@@ -15,9 +15,10 @@ from typing import Annotated, Any
 
 import typer
 
-from ragbench._cli_common import err, out, user_errors
+from ragbench._cli_common import Format, FormatOpt, err, out, print_table, user_errors
 from ragbench.cli_jobs import register as register_job_commands
 from ragbench.cli_service import register as register_service_commands
+from ragbench.cli_sessions import register as register_session_commands
 
 DEFAULT_MEASURES = ["nDCG@10", "AP", "P@10", "R@1000"]
 BIG_INPUT = 50 * 2**20  # show progress when the inputs add up to more than this many bytes
@@ -31,22 +32,12 @@ app = typer.Typer(
 )
 
 
-class Format(str, Enum):
-    table = "table"
-    trec = "trec"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
-    latex = "latex"
-
-
 MeasureOpt = Annotated[
     list[str] | None,
     typer.Option(
         "-m", "--measure", help="Measure in ir-measures syntax (repeat); default nDCG@10 AP P@10 R@1000."
     ),
 ]
-FormatOpt = Annotated[Format, typer.Option("-f", "--format", help="Output format.")]
 CompleteOpt = Annotated[
     bool, typer.Option("-c", "--complete", help="Score qrels topics missing from a run as 0 (trec_eval -c).")
 ]
@@ -91,31 +82,6 @@ def _evaluate_all(
     return results
 
 
-def _print_table(results: Sequence[Any], per_query: bool) -> None:
-    from rich.table import Table
-
-    from ragbench.evaluation.render import _value, measure_names, rows
-
-    measures = measure_names(results)
-    table = Table(show_edge=False, header_style="bold")
-    table.add_column("run")
-    if per_query:
-        table.add_column("query")
-    for m in measures:
-        table.add_column(m, justify="right")
-    for run, query_id, values in rows(results, per_query):
-        if query_id != "all" or not per_query:
-            cells = [run, *([query_id] if per_query else [])]
-        else:
-            cells = [f"[bold]{run}[/]", "[bold]all[/]"]
-        table.add_row(*cells, *(_value(values[m]) if m in values else "" for m in measures))
-    out.print(table)
-    if results:
-        fp = results[0].fingerprints
-        engines = sorted({str(f) for f in fp.values()})
-        err.print(f"[dim]{len(results[0].query_ids)} topics; " + " | ".join(engines) + "[/]")
-
-
 @app.command("eval")
 @user_errors
 def eval_command(
@@ -134,7 +100,7 @@ def eval_command(
 
     results = _evaluate_all(qrels, runs, measure or DEFAULT_MEASURES, complete, max_docs)
     if fmt is Format.table:
-        _print_table(results, per_query)
+        print_table(results, per_query)
     else:
         sys.stdout.write(RENDERERS[fmt.value](results, per_query))
 
@@ -159,16 +125,25 @@ def trec_eval_command(ctx: typer.Context) -> None:
 @user_errors
 def validate_command(
     files: Annotated[
-        list[Path], typer.Argument(help="Runs, qrels, topics or corpora (kind detected from content).")
+        list[Path],
+        typer.Argument(help="Runs, qrels, topics, corpora or session files (kind detected from content)."),
     ],
     qrels: Annotated[
         Path | None, typer.Option("--qrels", help="Qrels to check runs against (missing topics).")
     ] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="auto (from content, then name), run, qrels, topics, corpus, session-run, "
+            "session-qrels, sessions, ratings.",
+        ),
+    ] = "auto",
 ) -> None:
     """Check files and list every error and warning with file, line and column."""
     from ragbench.formats.validate import validate
 
-    report = validate(files, qrels=qrels)
+    report = validate(files, kind=kind, qrels=qrels)
     for problem in report.problems:
         err.print(problem.render(), style="red" if problem.severity == "error" else "yellow", markup=False)
     if report.truncated:
@@ -269,6 +244,7 @@ def conformance_command(
 
 register_service_commands(app)
 register_job_commands(app)
+register_session_commands(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

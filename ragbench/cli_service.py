@@ -101,11 +101,34 @@ def benchmark_add_command(
             "-m", "--measure", help="Leaderboard measure (repeat); default nDCG@10 AP P@10 R@1000 RR Bpref."
         ),
     ] = None,
+    sessions: Annotated[
+        Path | None,
+        typer.Option("--sessions", help="Sessions file (session_id query_index query; TSV or JSONL)."),
+    ] = None,
+    session_qrels: Annotated[
+        Path | None,
+        typer.Option("--session-qrels", help="Session qrels (session_id query_index doc_id grade)."),
+    ] = None,
+    session_measure: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--session-measure",
+            help="Session leaderboard measure (repeat); default NUM U sessDCG@10 nsessDCG@10 esNDCG@10.",
+        ),
+    ] = None,
 ) -> None:
-    """Register a benchmark, acting as the local admin (created as user 'admin' if none exists)."""
+    """Register a benchmark, acting as the local admin (created as user 'admin' if none exists);
+    with --sessions and --session-qrels it takes session runs too."""
+    from ragbench.errors import InputError
     from ragbench.store import service
 
     topics_text, qrels_text = _read_text(topics, "topics"), _read_text(qrels, "qrels")
+    if (sessions is None) != (session_qrels is None):
+        raise InputError("--sessions and --session-qrels go together: give both or neither")
+    if session_measure and sessions is None:
+        raise InputError("--session-measure needs --sessions and --session-qrels")
+    sessions_text = _read_text(sessions, "sessions") if sessions is not None else None
+    session_qrels_text = _read_text(session_qrels, "session qrels") if session_qrels is not None else None
 
     def add(s: Any) -> str:
         benchmark = service.create_benchmark(
@@ -119,11 +142,71 @@ def benchmark_add_command(
             corpus_ref=corpus,
             hidden=hidden,
             measures=measure,
+            sessions_text=sessions_text,
+            session_qrels_text=session_qrels_text,
+            session_measures=session_measure or None,
         )
         hidden_note = " (hidden)" if benchmark.hidden else ""
-        return f"{benchmark.slug}{hidden_note}: {', '.join(benchmark.scored_measures)}"
+        line = f"{benchmark.slug}{hidden_note}: {', '.join(benchmark.scored_measures)}"
+        if benchmark.has_sessions:
+            line += f"\nsessions: {', '.join(benchmark.session_measures)}"
+        return line
 
     out.print(f"added benchmark {_in_transaction(add)}", markup=False)
+
+
+@benchmark_app.command("sessions")
+@user_errors
+def benchmark_sessions_command(
+    slug: Annotated[str, typer.Argument(help="The benchmark.")],
+    sessions: Annotated[
+        Path, typer.Option("--sessions", help="Sessions file (session_id query_index query; TSV or JSONL).")
+    ],
+    session_qrels: Annotated[
+        Path, typer.Option("--session-qrels", help="Session qrels (session_id query_index doc_id grade).")
+    ],
+    session_measure: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--session-measure",
+            help="Session leaderboard measure (repeat); default NUM U sessDCG@10 nsessDCG@10 esNDCG@10.",
+        ),
+    ] = None,
+) -> None:
+    """Give an existing benchmark its sessions and session qrels (once), as the local admin."""
+    from ragbench.store import service
+
+    sessions_text = _read_text(sessions, "sessions")
+    qrels_text = _read_text(session_qrels, "session qrels")
+
+    def add(s: Any) -> str:
+        benchmark = service.add_sessions(
+            s, service.local_admin(s), slug, sessions_text, qrels_text, measures=session_measure or None
+        )
+        return f"{benchmark.slug}: {', '.join(benchmark.session_measures)}"
+
+    out.print(f"added sessions to {_in_transaction(add)}", markup=False)
+
+
+@benchmark_app.command("session-qrels")
+@user_errors
+def benchmark_session_qrels_command(
+    slug: Annotated[str, typer.Argument(help="The benchmark.")],
+    qrels: Annotated[Path, typer.Argument(help="Session qrels (session_id query_index doc_id grade).")],
+    label_source: Annotated[str, typer.Option("--label-source", help="human or llm.")] = "human",
+) -> None:
+    """Add a session qrels version and re-score the session runs, as the local admin."""
+    from ragbench.store import service
+
+    qrels_text = _read_text(qrels, "session qrels")
+
+    def add(s: Any) -> str:
+        version = service.add_session_qrels_version(
+            s, service.local_admin(s), slug, qrels_text, label_source=label_source
+        )
+        return f"session qrels version {version.version} of {slug} ({version.num_judgments} judgments)"
+
+    out.print(f"added {_in_transaction(add)}", markup=False)
 
 
 @user_app.command("add")
@@ -158,8 +241,12 @@ def submit_command(
     description: Annotated[str, typer.Option("--description", help="What the system does.")],
     url: Annotated[str | None, typer.Option("--url", help="Link to the paper or code.")] = None,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a queued run's scores.")] = 300.0,
+    session: Annotated[
+        bool, typer.Option("--session", help="A session run (session_id query_index rank doc_id ...).")
+    ] = False,
 ) -> None:
-    """Submit a run to a ragbench server (RAGBENCH_URL, token RAGBENCH_TOKEN) and print its scores."""
+    """Submit a run (or with --session a session run) to a ragbench server (RAGBENCH_URL, token
+    RAGBENCH_TOKEN) and print its scores."""
     import os
 
     from ragbench.client import DEFAULT_URL, RejectedError, ServerError, submit
@@ -175,6 +262,7 @@ def submit_command(
             description=description,
             url=url,
             wait_s=wait,
+            kind="session" if session else "adhoc",
         )
     except RejectedError as exc:
         err.print(f"ragbench: error: {exc}", markup=False)

@@ -1,9 +1,9 @@
 """A small REST client of the ragbench service, for ``ragbench submit``.
 
 It speaks the API of ``docs/service_design.md``: ``POST /api/v1/benchmarks/{slug}/runs``
-(multipart, field ``file``) answers 201 with the scored run or 202 when the run waits for the
-background worker; ``GET /api/v1/runs/{id}`` then tells when it is scored. Errors come back as
-JSON ``{"detail": ..., "problems": [...]}``.
+(multipart, field ``file``; field ``kind=session`` for a session run) answers 201 with the scored
+run or 202 when the run waits for the background worker; ``GET /api/v1/runs/{id}`` then tells
+when it is scored. Errors come back as JSON ``{"detail": ..., "problems": [...]}``.
 """
 
 from __future__ import annotations
@@ -83,8 +83,12 @@ def submit(
     wait_s: float = 300.0,
     poll_s: float = 0.5,
     transport: httpx.BaseTransport | None = None,
+    kind: str = "adhoc",
 ) -> Submitted:
     """Upload a run file and wait until the server has scored it (or ``wait_s`` has passed).
+
+    ``kind="session"`` uploads a session run (scored per session on the benchmark's session
+    measures).
 
     Raises:
         AuthError: no token.
@@ -102,7 +106,12 @@ def submit(
         content = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    form = {"name": name, "description": description, **({"url": url} if url else {})}
+    form = {
+        "name": name,
+        "description": description,
+        **({"url": url} if url else {}),
+        **({"kind": kind} if kind != "adhoc" else {}),
+    }
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     try:
         with httpx.Client(

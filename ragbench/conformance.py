@@ -54,7 +54,7 @@ def _conformance(data: Path) -> list[tuple[str, bool]]:
 
 
 def run_conformance(data: Path | None, out: Console, err: Console) -> None:
-    from ragbench.cli import _print_table
+    from ragbench._cli_common import print_table
     from ragbench.evaluation.engine import evaluate, read_qrels_like
     from ragbench.stats import compare
 
@@ -69,7 +69,7 @@ def run_conformance(data: Path | None, out: Console, err: Console) -> None:
     results = [
         evaluate(qrels, data / run, MEASURES, complete=True) for run in ("results.test", "results.trunc")
     ]
-    _print_table(results, per_query=True)
+    print_table(results, per_query=True)
     err.print(f"[dim]scored in {1000 * (time.perf_counter() - started):.0f} ms[/]")
 
     out.rule("[bold]2. Compare them: paired tests, Holm-corrected over every measure")

@@ -1,4 +1,5 @@
-"""``/api/v1/benchmarks``: list, read, create (admin), add a qrels version (admin), hide/unhide."""
+"""``/api/v1/benchmarks``: list, read, create (admin), add a qrels version (admin), add sessions and
+session qrels versions (admin), hide/unhide."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from litestar import Controller, get, patch, post
 
 from api.auth import requires_admin
 from api.deps import Database, Principal
-from api.dto import BenchmarkCreate, BenchmarkRead, QrelsCreate, QrelsVersionRead
+from api.dto import BenchmarkCreate, BenchmarkRead, QrelsCreate, QrelsVersionRead, SessionsCreate
 from ragbench.store import service
 
 
@@ -37,7 +38,8 @@ class BenchmarkController(Controller):
 
     @post(operation_id="CreateBenchmark", guards=[requires_admin], sync_to_thread=True)
     def create_benchmark(self, db: Database, principal: Principal, data: BenchmarkCreate) -> BenchmarkRead:
-        """Create a benchmark with its first qrels version (admin only; 400 with lines for bad qrels)."""
+        """Create a benchmark with its first qrels version (admin only; 400 with lines for bad qrels),
+        optionally with its sessions (``sessions``, ``session_qrels``, ``session_measures``)."""
         with db.begin(principal) as (s, actor):
             benchmark = service.create_benchmark(
                 s,
@@ -50,6 +52,9 @@ class BenchmarkController(Controller):
                 corpus_ref=data.corpus_ref,
                 hidden=data.hidden,
                 measures=data.measures,
+                sessions_text=data.sessions,
+                session_qrels_text=data.session_qrels,
+                session_measures=data.session_measures,
             )
             return BenchmarkRead.from_model(benchmark)
 
@@ -58,6 +63,40 @@ class BenchmarkController(Controller):
         """Add a qrels version and re-score every run against it (admin only)."""
         with db.begin(principal) as (s, actor):
             version = service.add_qrels_version(s, actor, slug, data.qrels, label_source=data.label_source)
+            return QrelsVersionRead.from_model(version)
+
+    @post("/{slug:str}/sessions", operation_id="AddSessions", guards=[requires_admin], sync_to_thread=True)
+    def add_sessions(
+        self, db: Database, principal: Principal, slug: str, data: SessionsCreate
+    ) -> BenchmarkRead:
+        """Give a benchmark its sessions, their first session qrels version and the session measures
+        (admin only, once; 400 with file and line for bad files, 409 when it has sessions already)."""
+        with db.begin(principal) as (s, actor):
+            benchmark = service.add_sessions(
+                s,
+                actor,
+                slug,
+                data.sessions,
+                data.qrels,
+                measures=data.measures,
+                label_source=data.label_source,
+            )
+            return BenchmarkRead.from_model(benchmark)
+
+    @post(
+        "/{slug:str}/session-qrels",
+        operation_id="AddSessionQrelsVersion",
+        guards=[requires_admin],
+        sync_to_thread=True,
+    )
+    def add_session_qrels(
+        self, db: Database, principal: Principal, slug: str, data: QrelsCreate
+    ) -> QrelsVersionRead:
+        """Add a session qrels version and re-score every session run against it (admin only)."""
+        with db.begin(principal) as (s, actor):
+            version = service.add_session_qrels_version(
+                s, actor, slug, data.qrels, label_source=data.label_source
+            )
             return QrelsVersionRead.from_model(version)
 
     @patch("/{slug:str}", operation_id="SetBenchmarkVisibility", guards=[requires_admin], sync_to_thread=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Response, get
 from litestar.params import Parameter
@@ -15,10 +15,16 @@ from api.views import leaderboard_read
 
 
 def _read(
-    db: Database, principal: Principal | None, slug: str, measure: str | None, offset: int, limit: int
+    db: Database,
+    principal: Principal | None,
+    slug: str,
+    measure: str | None,
+    offset: int,
+    limit: int,
+    kind: str,
 ) -> LeaderboardRead:
     with db.begin(principal) as (s, actor):
-        return leaderboard_read(s, slug, measure, offset=offset, limit=limit, actor=actor)
+        return leaderboard_read(s, slug, measure, offset=offset, limit=limit, actor=actor, kind=kind)
 
 
 class LeaderboardController(Controller):
@@ -34,16 +40,26 @@ class LeaderboardController(Controller):
         cache: ResponseCache,
         principal: Principal | None,
         slug: str,
-        measure: Annotated[str | None, Parameter(description="ir-measures name; default: the first")] = None,
+        measure: Annotated[
+            str | None,
+            Parameter(
+                description="ir-measures name (a session measure for kind=session); default: the first"
+            ),
+        ] = None,
         offset: Annotated[int, Parameter(ge=0)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+        kind: Annotated[
+            Literal["adhoc", "session"],
+            Parameter(description="adhoc: runs per topic; session: session runs on a session measure"),
+        ] = "adhoc",
     ) -> Response[LeaderboardRead]:
-        """Scored runs ranked by mean (best first) with their significance tier and Judged@10.
+        """Scored runs ranked by mean (best first) with their significance tier, Judged@10 and their
+        means on every measure; ``kind=session`` ranks the session runs on a session measure.
 
         Aggregates are public, so the answer is the same for everyone and is cached briefly (see
         :mod:`api.cache`)."""
-        read = partial(_read, db, principal, slug, measure, offset, limit)
+        read = partial(_read, db, principal, slug, measure, offset, limit, kind)
         response: Response[Any] = await cache.json_response(
-            ("leaderboard", slug, measure, offset, limit), read
+            ("leaderboard", slug, measure, offset, limit, kind), read
         )
         return response

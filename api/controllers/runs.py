@@ -34,7 +34,8 @@ class RunController(Controller):
     ) -> Response[RunRead]:
         """Submit a TREC run: multipart field ``file`` with ``name``, ``description``, ``url`` and
         ``metadata`` (a JSON object) fields, or a ``text/plain`` body with those as query
-        parameters. 201 when scored at once, 202 when queued for the background worker; 400 lists
+        parameters. ``kind=session`` submits a session run (scored per session against the session
+        qrels). 201 when scored at once, 202 when queued for the background worker; 400 lists
         every malformed line."""
         with db.begin(principal) as (s, actor):
             run = service.submit_run(
@@ -47,6 +48,7 @@ class RunController(Controller):
                 url=upload.url,
                 metadata=upload.metadata,
                 filename=upload.filename,
+                kind=upload.kind,
             )
             scores = service.run_scores(s, run.id, actor) if run.status == "scored" else {}
             body = RunRead.from_model(run, scores)
@@ -66,8 +68,8 @@ class RunController(Controller):
     def get_scores(
         self, db: Database, principal: Principal | None, run_id: int, per_topic: bool = False
     ) -> ScoresRead:
-        """A run's scores; ``per_topic=true`` adds per-topic values, withheld (null) on a hidden
-        benchmark unless the caller is an admin."""
+        """A run's scores; ``per_topic=true`` adds per-topic values (per-session values for a
+        session run), withheld (null) on a hidden benchmark unless the caller is an admin."""
         with db.begin(principal) as (s, actor):
             run = service.get_run(s, run_id, actor)
             visible = per_topic and service.per_topic_visible(run.benchmark, actor)

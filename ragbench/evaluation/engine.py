@@ -69,6 +69,7 @@ class EvalResult:
         per_query: measure -> float64 values aligned with ``query_ids``.
         aggregate: measure -> mean over ``query_ids`` (sum for the Num* counts, as trec_eval).
         fingerprints: measure -> what computed it.
+        notes: measure -> a remark worth telling the user (e.g. NUM values clipped to [0, 1]).
     """
 
     run: str
@@ -77,6 +78,7 @@ class EvalResult:
     per_query: dict[str, np.ndarray]
     aggregate: dict[str, float]
     fingerprints: dict[str, EngineFingerprint] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
 
     def to_dataframe(self, per_query: bool = True) -> pd.DataFrame:
         """Long form: columns run, measure, query_id, value (query_id 'all' for the aggregate)."""

@@ -1,4 +1,4 @@
-"""Parse and validate the files of a benchmark: TREC runs and qrels, topics, JSONL corpora.
+"""Parse and validate the files of a benchmark: TREC runs and qrels, topics, JSONL corpora, sessions.
 
 Every reader raises :class:`ragbench.errors.FormatError` whose ``problems`` name the file, the
 line, the column and the problem in a plain sentence; :func:`validate` collects them, with
@@ -7,6 +7,18 @@ warnings, into a :class:`ValidationReport`. Nothing here imports more than numpy
 
 from ragbench.formats.corpus import Document, check_corpus, corpus_hash, iter_corpus
 from ragbench.formats.problems import Problem, ValidationReport
+from ragbench.formats.sessions import (
+    SessionQrels,
+    SessionRatings,
+    SessionRun,
+    SessionTopics,
+    check_qrels_against,
+    check_run_against,
+    read_ratings,
+    read_session_qrels,
+    read_session_run,
+    read_sessions,
+)
 from ragbench.formats.tables import QrelsTable, RunTable
 from ragbench.formats.topics import Topic, read_topics
 from ragbench.formats.trec import read_qrels, read_run
@@ -17,14 +29,24 @@ __all__ = (
     "Problem",
     "QrelsTable",
     "RunTable",
+    "SessionQrels",
+    "SessionRatings",
+    "SessionRun",
+    "SessionTopics",
     "Topic",
     "ValidationReport",
     "check_corpus",
+    "check_qrels_against",
+    "check_run_against",
     "corpus_hash",
     "detect_kind",
     "iter_corpus",
     "read_qrels",
+    "read_ratings",
     "read_run",
+    "read_session_qrels",
+    "read_session_run",
+    "read_sessions",
     "read_topics",
     "validate",
 )

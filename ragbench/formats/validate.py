@@ -1,9 +1,11 @@
 """Validate runs, qrels, topics and corpora: every error of the strict readers, plus warnings.
 
 The errors are those of :func:`~ragbench.formats.trec.read_run`,
-:func:`~ragbench.formats.trec.read_qrels`, :func:`~ragbench.formats.topics.read_topics` and
-:func:`~ragbench.formats.corpus.check_corpus`. The warnings point at things that are legal but
-change or cloud what trec_eval computes:
+:func:`~ragbench.formats.trec.read_qrels`, :func:`~ragbench.formats.topics.read_topics`,
+:func:`~ragbench.formats.corpus.check_corpus` and, for session files, the readers of
+:mod:`ragbench.formats.sessions` (kinds ``session-run``, ``session-qrels``, ``sessions`` and
+``ratings``; detected from a ``session_id`` header line or JSON key). The warnings point at
+things that are legal but change or cloud what trec_eval computes:
 
 - runs: rank numbers that disagree with the scores (trec_eval ignores ranks and orders by score,
   then docno descending); score ties straddling a cutoff (the measure at that cutoff then depends
@@ -28,12 +30,19 @@ import numpy as np
 from ragbench.errors import FormatError, InputError
 from ragbench.formats.corpus import check_corpus
 from ragbench.formats.problems import Problem, ValidationReport
+from ragbench.formats.sessions import read_ratings, read_session_qrels, read_session_run, read_sessions
 from ragbench.formats.tables import QrelsTable, RunTable
 from ragbench.formats.topics import read_topics
 from ragbench.formats.trec import _load, read_qrels, read_run
 
-Kind = Literal["run", "qrels", "topics", "corpus"]
-KINDS: tuple[str, ...] = ("auto", "run", "qrels", "topics", "corpus")
+Kind = Literal["run", "qrels", "topics", "corpus", "session-run", "session-qrels", "sessions", "ratings"]
+SESSION_READERS: dict[str, Callable[..., object]] = {
+    "session-run": read_session_run,
+    "session-qrels": read_session_qrels,
+    "sessions": read_sessions,
+    "ratings": read_ratings,
+}
+KINDS: tuple[str, ...] = ("auto", "run", "qrels", "topics", "corpus", *SESSION_READERS)
 PathLike = str | os.PathLike[str]
 
 DETAILED = 10  # warnings of one kind named one by one per file; the rest are counted
@@ -60,8 +69,9 @@ def validate(
 
     Args:
         paths: one file or several.
-        kind: ``run``, ``qrels``, ``topics`` or ``corpus`` for every file, or ``auto`` to tell
-            each file's kind from its content (then from its name).
+        kind: ``run``, ``qrels``, ``topics``, ``corpus``, ``session-run``, ``session-qrels``,
+            ``sessions`` or ``ratings`` for every file, or ``auto`` to tell each file's kind
+            from its content (then from its name).
         qrels: judgments to check runs against (topics missing on either side); its own errors
             are reported too.
         cutoffs: the ranks at which score ties are reported.
@@ -123,6 +133,8 @@ def _validate_file(
             return table
     elif file_kind == "topics":
         _read(read_topics, data, name, report)
+    elif file_kind in SESSION_READERS:
+        _read(SESSION_READERS[file_kind], data, name, report)
     elif file_kind is None:
         report.add(Problem(name, 0, _undetected_message(data)))
     return None
@@ -148,6 +160,8 @@ def detect_kind(head: bytes, name: str = "") -> Kind | None:
         return "topics"
     if first.startswith("{"):
         return _json_kind(first, hint)
+    if first.split()[0] == "session_id":
+        return _session_header_kind(first.split())
     votes: dict[Kind, int] = {"run": 0, "qrels": 0, "topics": 0}
     for line in sample:
         fields = line.split()
@@ -165,11 +179,22 @@ def detect_kind(head: bytes, name: str = "") -> Kind | None:
     return best if votes[best] else None
 
 
+def _session_header_kind(columns: list[str]) -> Kind:
+    """The session file a ``session_id ...`` header line starts (qrels have no header)."""
+    if columns[1:3] == ["query_index", "rank"]:
+        return "session-run"
+    if columns[1:2] == ["query_index"]:
+        return "session-qrels" if "grade" in columns else "sessions"
+    return "ratings"
+
+
 def _json_kind(line: str, hint: Kind | None) -> Kind:
     try:
         keys = set(json.loads(line))
     except (ValueError, TypeError):
         return hint if hint in ("topics", "corpus") else "corpus"
+    if "session_id" in keys:
+        return "session-qrels" if "grade" in keys else "session-run" if "doc_id" in keys else "sessions"
     if keys & {"qid", "query_id", "query", "description", "narrative"}:
         return "topics"
     if keys & {"contents", "title", "docid", "doc_id"}:

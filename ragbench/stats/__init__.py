@@ -17,6 +17,7 @@ returns a :class:`ComparisonReport`; :func:`significance_tiers` groups a leaderb
 from ragbench.stats._bootstrap import CI_METHODS, ConfidenceInterval, bootstrap_ci, paired_bootstrap
 from ragbench.stats._compare import PairComparison, compare
 from ragbench.stats._correction import CORRECTIONS, Correction, correct
+from ragbench.stats._correlation import COEFFICIENTS, Correlation, correlate
 from ragbench.stats._effect import TIE_TOLERANCE, WinsTiesLosses, cohens_d, wins_ties_losses
 from ragbench.stats._randomization import paired_randomization
 from ragbench.stats._report import ComparisonReport
@@ -26,6 +27,7 @@ from ragbench.stats._tiers import TierEntry, significance_tiers
 
 __all__ = (
     "CI_METHODS",
+    "COEFFICIENTS",
     "CORRECTIONS",
     "MISSING_POLICIES",
     "STAT_TESTS",
@@ -33,6 +35,7 @@ __all__ = (
     "ComparisonReport",
     "ConfidenceInterval",
     "Correction",
+    "Correlation",
     "PairComparison",
     "PerTopicScores",
     "ScoreTable",
@@ -43,6 +46,7 @@ __all__ = (
     "cohens_d",
     "compare",
     "correct",
+    "correlate",
     "get_test",
     "paired_bootstrap",
     "paired_randomization",

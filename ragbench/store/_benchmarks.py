@@ -1,4 +1,4 @@
-"""Benchmarks and their qrels versions."""
+"""Benchmarks, their qrels versions, and their sessions with their session qrels versions."""
 
 from __future__ import annotations
 
@@ -11,8 +11,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragbench.errors import ConflictError, InputError
-from ragbench.store._common import as_bytes, benchmark_by_slug, latest_version, now, pack, require_admin
-from ragbench.store._scoring import read_qrels_bytes, rescore_benchmark
+from ragbench.store._common import (
+    as_bytes,
+    benchmark_by_slug,
+    check_kind,
+    latest_version,
+    now,
+    pack,
+    require_admin,
+)
+from ragbench.store._scoring import (
+    benchmark_sessions,
+    read_qrels_bytes,
+    read_session_qrels_bytes,
+    read_sessions_bytes,
+    rescore_benchmark,
+)
 from ragbench.store.models import DEFAULT_MEASURES, LABEL_SOURCES, Benchmark, QrelsVersion, User
 from ragbench.store.settings import get_settings
 
@@ -48,18 +62,51 @@ def canonical_measures(measures: Sequence[str]) -> list[str]:
     return names
 
 
-def _check_qrels(qrels: bytes, label_source: str) -> int:
-    """The number of judgments in valid qrels."""
+def canonical_session_measures(measures: Sequence[str] | None) -> list[str]:
+    """Canonical session measure names, in order, without repeats (None: the default ones).
+
+    Raises:
+        MeasureError: a name does not parse (every bad one named).
+        InputError: no measure.
+    """
+    from ragbench.evaluation.session import (
+        DEFAULT_SESSION_MEASURES,
+        canonical_session_measure,
+        parse_session_measures,
+    )
+
+    if measures is None:
+        measures = DEFAULT_SESSION_MEASURES
+    elif isinstance(measures, str):
+        measures = [measures]
+    parse_session_measures(list(measures))
+    names = list(dict.fromkeys(canonical_session_measure(m) for m in measures))
+    if not names:
+        raise InputError("sessions need at least one session measure")
+    return names
+
+
+def _check_label_source(label_source: str) -> None:
     if label_source not in LABEL_SOURCES:
         raise InputError(f"label source {label_source!r} is not one of {', '.join(LABEL_SOURCES)}")
+
+
+def _check_qrels(qrels: bytes, label_source: str) -> int:
+    """The number of judgments in valid qrels."""
+    _check_label_source(label_source)
     return len(read_qrels_bytes(qrels))
 
 
+def _as_text(data: str | bytes) -> str:
+    return data.decode("utf-8") if isinstance(data, bytes) else data
+
+
 def _new_version(
-    benchmark: Benchmark, number: int, qrels: bytes, label_source: str, judgments: int
+    benchmark: Benchmark, number: int, qrels: bytes, label_source: str, judgments: int, kind: str = "adhoc"
 ) -> QrelsVersion:
     return QrelsVersion(
         benchmark=benchmark,
+        kind=kind,
         version=number,
         label_source=label_source,
         sha256=hashlib.sha256(qrels).hexdigest(),
@@ -81,8 +128,12 @@ def create_benchmark(
     corpus_ref: str | None = None,
     hidden: bool = False,
     measures: Sequence[str] | None = None,
+    sessions_text: str | bytes | None = None,
+    session_qrels_text: str | bytes | None = None,
+    session_measures: Sequence[str] | None = None,
 ) -> Benchmark:
-    """Register a benchmark with its first qrels version (admin only).
+    """Register a benchmark with its first qrels version (admin only), and optionally its sessions
+    with their first session qrels version (as :func:`add_sessions` does later).
 
     Args:
         s: The session; the caller commits.
@@ -96,11 +147,19 @@ def create_benchmark(
         hidden: Blind benchmark: per-topic scores withheld from everyone but admins.
         measures: ir-measures names (default ``nDCG@10 AP P@10 R@1000 RR Bpref Judged@10``);
             stored canonical; ``Judged@10`` is scored in any case.
+        sessions_text: The sessions file (``session_id query_index query``), stored as given;
+            needs ``session_qrels_text``.
+        session_qrels_text: The session qrels (session qrels version 1, label source ``human``).
+        session_measures: Session measure names (default ``DEFAULT_SESSION_MEASURES``), stored
+            canonical.
 
     Raises:
         AuthError, PermissionDenied: no actor, or not an admin.
-        InputError: a bad slug, measure, or a topic called ``all`` in the qrels.
-        FormatError: malformed qrels or topics (every problem with its line).
+        InputError: a bad slug, measure, a topic or session called ``all``, sessions without
+            session qrels or the other way round.
+        MeasureError: a bad measure or session measure.
+        FormatError: malformed qrels, topics, sessions or session qrels (every problem with its
+            line), or session qrels of sessions or queries the sessions lack.
         ConflictError: the slug is taken.
     """
     from ragbench.formats.topics import read_topics
@@ -112,6 +171,13 @@ def create_benchmark(
     judgments = _check_qrels(qrels, "human")
     if topics_text is not None:
         read_topics(as_bytes(topics_text), name="topics")
+    if (sessions_text is None) != (session_qrels_text is None):
+        raise InputError("sessions and session qrels go together: give both or neither")
+    if session_measures is not None and sessions_text is None:
+        raise InputError("session measures need sessions and session qrels")
+    session_version: tuple[bytes, int, list[str]] | None = None
+    if sessions_text is not None and session_qrels_text is not None:
+        session_version = _check_sessions(sessions_text, session_qrels_text, session_measures)
     if s.scalar(select(Benchmark.id).where(Benchmark.slug == slug)) is not None:
         raise ConflictError(f"benchmark {slug!r} exists")
     benchmark = Benchmark(
@@ -126,6 +192,11 @@ def create_benchmark(
     )
     version = _new_version(benchmark, 1, qrels, "human", judgments)
     s.add_all([benchmark, version])
+    if session_version is not None and sessions_text is not None:
+        session_qrels, session_judgments, session_names = session_version
+        benchmark.sessions = _as_text(sessions_text)
+        benchmark.session_measures = session_names
+        s.add(_new_version(benchmark, 1, session_qrels, "human", session_judgments, kind="session"))
     try:
         s.flush()
     except IntegrityError:  # created by a concurrent request since the check above
@@ -168,6 +239,101 @@ def add_qrels_version(
     return version
 
 
+def _check_sessions(
+    sessions_text: str | bytes, qrels_text: str | bytes, measures: Sequence[str] | None
+) -> tuple[bytes, int, list[str]]:
+    """Validate sessions, their qrels and session measures; (qrels bytes, judgments, measures)."""
+    names = canonical_session_measures(measures)
+    topics = read_sessions_bytes(as_bytes(sessions_text))
+    qrels = as_bytes(qrels_text)
+    return qrels, len(read_session_qrels_bytes(qrels, topics)), names
+
+
+def add_sessions(
+    s: Session,
+    actor: User | None,
+    slug: str,
+    sessions_text: str | bytes,
+    qrels_text: str | bytes,
+    *,
+    measures: Sequence[str] | None = None,
+    label_source: str = "human",
+) -> Benchmark:
+    """Give a benchmark its sessions and their first session qrels version (admin only).
+
+    The sessions file is stored as given; session runs are then checked against it. A benchmark's
+    sessions do not change once set (new judgments come as session qrels versions).
+
+    Args:
+        s: The session; the caller commits.
+        actor: The admin doing it.
+        slug: The benchmark.
+        sessions_text: The sessions file (``session_id query_index query``, TSV or JSONL).
+        qrels_text: The session qrels (``session_id query_index doc_id grade``).
+        measures: Session measure names (default ``DEFAULT_SESSION_MEASURES``), stored canonical.
+        label_source: ``human`` or ``llm``.
+
+    Raises:
+        AuthError, PermissionDenied: no actor, or not an admin.
+        NotFoundError: no such benchmark.
+        InputError: a bad label source, a session called ``all``.
+        MeasureError: a bad session measure.
+        FormatError: malformed sessions or session qrels, or qrels of sessions (or queries) the
+            sessions lack (every problem with its file and line).
+        ConflictError: the benchmark already has sessions.
+    """
+    require_admin(actor, "add sessions")
+    _check_label_source(label_source)
+    qrels, judgments, names = _check_sessions(sessions_text, qrels_text, measures)
+    benchmark = benchmark_by_slug(s, slug, lock="versioning")
+    if benchmark.has_sessions:
+        raise ConflictError(
+            f"benchmark {slug!r} already has sessions; new judgments are a new session qrels version"
+        )
+    benchmark.sessions = _as_text(sessions_text)
+    benchmark.session_measures = names
+    s.add(_new_version(benchmark, 1, qrels, label_source, judgments, kind="session"))
+    try:
+        s.flush()
+    except IntegrityError:
+        raise ConflictError(f"sessions were added to {slug!r} meanwhile") from None
+    return benchmark
+
+
+def add_session_qrels_version(
+    s: Session, actor: User | None, slug: str, qrels_text: str | bytes, label_source: str = "human"
+) -> QrelsVersion:
+    """Add the next session qrels version of a benchmark (admin only) and re-score its session
+    runs against it, as :func:`add_qrels_version` does for runs.
+
+    Raises:
+        AuthError, PermissionDenied: no actor, or not an admin.
+        NotFoundError: no such benchmark.
+        InputError: a bad label source; the benchmark has no sessions.
+        FormatError: malformed session qrels, or qrels of sessions (or queries) it lacks.
+        ConflictError: the qrels are identical to the latest session qrels version's.
+    """
+    require_admin(actor, "add session qrels")
+    _check_label_source(label_source)
+    data = as_bytes(qrels_text)
+    # The sessions never change once set, so the qrels are checked before waiting for the lock.
+    judgments = len(read_session_qrels_bytes(data, benchmark_sessions(benchmark_by_slug(s, slug))))
+    benchmark = benchmark_by_slug(s, slug, lock="versioning")
+    latest = latest_version(s, benchmark.id, "session")
+    if hashlib.sha256(data).hexdigest() == latest.sha256:
+        raise ConflictError(f"these session qrels are identical to version {latest.version} of {slug!r}")
+    version = _new_version(benchmark, latest.version + 1, data, label_source, judgments, kind="session")
+    s.add(version)
+    try:
+        s.flush()
+    except IntegrityError:
+        raise ConflictError(
+            f"session qrels version {latest.version + 1} of {slug!r} was added meanwhile; try again"
+        ) from None
+    rescore_benchmark(s, benchmark.id, version, get_settings().inline_scoring_lines)
+    return version
+
+
 def set_hidden(s: Session, actor: User | None, slug: str, hidden: bool) -> Benchmark:
     """Hide a benchmark (blind: aggregates only) or unblind it (admin only).
 
@@ -196,17 +362,20 @@ def get_benchmark(s: Session, slug: str, actor: User | None = None) -> Benchmark
     return benchmark_by_slug(s, slug)
 
 
-def qrels_versions(s: Session, slug: str) -> list[QrelsVersion]:
-    """The benchmark's qrels versions, oldest first (content not loaded).
+def qrels_versions(s: Session, slug: str, kind: str = "adhoc") -> list[QrelsVersion]:
+    """The benchmark's qrels versions of ``kind`` (``adhoc`` or ``session``), oldest first
+    (content not loaded).
 
     Raises:
         NotFoundError: no such benchmark.
+        InputError: a bad kind.
     """
+    check_kind(kind)
     benchmark = benchmark_by_slug(s, slug)
     return list(
         s.scalars(
             select(QrelsVersion)
-            .where(QrelsVersion.benchmark_id == benchmark.id)
+            .where(QrelsVersion.benchmark_id == benchmark.id, QrelsVersion.kind == kind)
             .order_by(QrelsVersion.version)
         )
     )

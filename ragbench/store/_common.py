@@ -9,8 +9,8 @@ from typing import Any, Literal
 from sqlalchemy import Insert, insert, select
 from sqlalchemy.orm import Session
 
-from ragbench.errors import AuthError, NotFoundError, PermissionDenied, RagbenchError
-from ragbench.store.models import Benchmark, QrelsVersion, User
+from ragbench.errors import AuthError, InputError, NotFoundError, PermissionDenied, RagbenchError
+from ragbench.store.models import KINDS, Benchmark, QrelsVersion, User
 
 Lock = Literal["scoring", "versioning"]
 ZLIB_LEVEL = 1
@@ -77,17 +77,36 @@ def lock_benchmark(s: Session, benchmark_id: int, lock: Lock) -> None:
     s.execute(_locked(select(Benchmark.id).where(Benchmark.id == benchmark_id), lock))
 
 
-def latest_version(s: Session, benchmark_id: int) -> QrelsVersion:
-    """The benchmark's newest qrels version (every benchmark has at least version 1)."""
+def latest_version(s: Session, benchmark_id: int, kind: str = "adhoc") -> QrelsVersion:
+    """The benchmark's newest qrels version of ``kind`` (``adhoc``: every benchmark has at least
+    version 1; ``session``: every benchmark with sessions has at least version 1).
+
+    Raises:
+        InputError: ``kind`` is ``session`` and the benchmark has no sessions.
+    """
     version = s.scalar(
         select(QrelsVersion)
-        .where(QrelsVersion.benchmark_id == benchmark_id)
+        .where(QrelsVersion.benchmark_id == benchmark_id, QrelsVersion.kind == kind)
         .order_by(QrelsVersion.version.desc())
         .limit(1)
     )
-    if version is None:  # pragma: no cover - create_benchmark always adds version 1
-        raise NotFoundError(f"benchmark {benchmark_id} has no qrels")
+    if version is None:
+        if kind == "session":
+            slug = s.scalar(select(Benchmark.slug).where(Benchmark.id == benchmark_id))
+            raise InputError(f"benchmark {slug!r} has no sessions")
+        raise NotFoundError(f"benchmark {benchmark_id} has no qrels")  # pragma: no cover
     return version
+
+
+def check_kind(kind: str) -> str:
+    """``kind`` when it is ``adhoc`` or ``session``.
+
+    Raises:
+        InputError: it is neither.
+    """
+    if kind not in KINDS:
+        raise InputError(f"kind {kind!r} is not one of {', '.join(KINDS)}")
+    return kind
 
 
 def pack(data: bytes) -> bytes:

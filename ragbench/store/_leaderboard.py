@@ -7,6 +7,9 @@ process, keyed by (database, qrels version id, measure, number of scored runs, l
 any run scored, re-scored under a new version or deleted changes the key (run ids are never
 reused), so a cached entry is never stale. Concurrent requests for the same key wait for one
 computation rather than repeating it. The cache holds :data:`TIER_CACHE_SIZE` keys (LRU).
+
+A benchmark with sessions has a second leaderboard (``kind="session"``): its session runs ranked
+on a session measure against the latest session qrels version, with tiers over per-session scores.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +26,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ragbench.errors import InputError, NotFoundError
-from ragbench.store._common import benchmark_by_slug, latest_version
+from ragbench.store._common import benchmark_by_slug, check_kind, latest_version
 from ragbench.store.models import (
     ALL_TOPICS,
     JUDGED_MEASURE,
@@ -60,6 +63,8 @@ class LeaderboardRow:
         judged_at_10: Its mean ``Judged@10``: the share of its top 10 that is judged.
         tier: Its significance tier (1: not significantly worse than the best run); None when
             the tiers could not be computed.
+        values: Its mean on every measure of the leaderboard (``Leaderboard.measures``) that it
+            has a score for, for a table with one column per measure.
     """
 
     rank: int
@@ -70,6 +75,7 @@ class LeaderboardRow:
     value: float
     judged_at_10: float | None
     tier: int | None
+    values: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +88,14 @@ class Leaderboard:
         hidden: Whether it is blind (per-topic scores withheld).
         measure: Canonical name of the ranking measure.
         measures: Every measure it can be ranked by (for a selector).
-        qrels_version: The qrels version number the scores are against.
+        qrels_version: The qrels version number the scores are against (a session qrels version
+            for ``kind="session"``).
         total: Number of ranked runs (all pages).
         offset: Rows skipped before this page.
         limit: Page size asked for.
         rows: This page, best first.
         tier_test: How tiers were computed (test, correction, alpha).
+        kind: ``adhoc`` (runs, per-topic scores) or ``session`` (session runs, per-session scores).
     """
 
     slug: str
@@ -101,6 +109,7 @@ class Leaderboard:
     limit: int
     rows: tuple[LeaderboardRow, ...]
     tier_test: str = f"{TIER_TEST}, {TIER_CORRECTION}, alpha 0.05"
+    kind: str = "adhoc"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (datetimes as ISO 8601 strings)."""
@@ -110,21 +119,30 @@ class Leaderboard:
         return data
 
 
-def canonical_measure(benchmark: Benchmark, measure: str) -> str:
-    """``measure`` in canonical form, checked against what the benchmark scores.
+def canonical_measure(benchmark: Benchmark, measure: str, kind: str = "adhoc") -> str:
+    """``measure`` in canonical form, checked against what the benchmark scores runs of ``kind`` on
+    (session measures for ``kind="session"``).
 
     Raises:
         MeasureError: it does not parse.
-        InputError: the benchmark does not score it (the message lists what it scores).
+        InputError: the benchmark does not score it (the message lists what it scores), or has no
+            sessions when ``kind`` is ``session``.
     """
-    from ragbench.evaluation.measures import parse_measures
+    if kind == "session":
+        from ragbench.evaluation.session import canonical_session_measure
 
-    name = str(parse_measures([measure])[0])
-    if name not in benchmark.scored_measures:
-        raise InputError(
-            f"benchmark {benchmark.slug!r} is not scored on {name}; choose one of "
-            + ", ".join(benchmark.scored_measures)
-        )
+        if not benchmark.has_sessions:
+            raise InputError(f"benchmark {benchmark.slug!r} has no sessions")
+        name = canonical_session_measure(measure)
+        what = "session runs are not scored"
+    else:
+        from ragbench.evaluation.measures import parse_measures
+
+        name = str(parse_measures([measure])[0])
+        what = "is not scored"
+    scored = benchmark.measures_of(kind)
+    if name not in scored:
+        raise InputError(f"benchmark {benchmark.slug!r} {what} on {name}; choose one of " + ", ".join(scored))
     return name
 
 
@@ -136,22 +154,27 @@ def leaderboard(
     offset: int = 0,
     limit: int = 50,
     actor: User | None = None,
+    kind: str = "adhoc",
 ) -> Leaderboard:
     """A page of the benchmark's runs ranked by their mean on ``measure``, best first.
 
-    Each row has the run's Judged@10 and significance tier (:func:`ragbench.stats.significance_tiers`
-    over per-topic scores: randomization test, Holm correction, alpha 0.05, seed 0). Aggregates are
-    public, on hidden benchmarks too.
+    Each row has the run's Judged@10, significance tier (:func:`ragbench.stats.significance_tiers`
+    over per-topic scores: randomization test, Holm correction, alpha 0.05, seed 0) and its means
+    on every measure of the benchmark. Aggregates are public, on hidden benchmarks too.
+    ``kind="session"`` ranks the session runs on a session measure (tiers over per-session scores,
+    no Judged@10) against the latest session qrels version.
 
     Raises:
         NotFoundError: no such benchmark.
-        MeasureError, InputError: a bad measure; a negative offset or a limit outside 1..1000.
+        MeasureError, InputError: a bad measure or kind; a negative offset or a limit outside
+            1..1000; ``kind="session"`` on a benchmark without sessions.
     """
     if offset < 0 or not 1 <= limit <= MAX_LIMIT:
         raise InputError(f"offset must be >= 0 and limit within 1..{MAX_LIMIT}")
+    check_kind(kind)
     benchmark = benchmark_by_slug(s, slug)
-    name = canonical_measure(benchmark, measure)
-    version = latest_version(s, benchmark.id)
+    name = canonical_measure(benchmark, measure, kind)
+    version = latest_version(s, benchmark.id, kind)
     total, max_run = s.execute(
         select(func.count(), func.max(Score.run_id)).where(
             Score.qrels_version_id == version.id, Score.measure == name, Score.query_id == ALL_TOPICS
@@ -178,16 +201,29 @@ def leaderboard(
         .limit(limit)
     ).all()
     tiers = _tiers(s, version.id, name, total, max_run) if rows else {}
+    means: dict[int, dict[str, float]] = {run_id: {} for run_id, *_ in rows}
+    if rows:
+        for run_id, measure_name, value in s.execute(
+            select(Score.run_id, Score.measure, Score.value).where(
+                Score.run_id.in_(list(means)),
+                Score.qrels_version_id == version.id,
+                Score.query_id == ALL_TOPICS,
+            )
+        ):
+            means[run_id][measure_name] = value
+    measures = benchmark.measures_of(kind)
+    order = {m: i for i, m in enumerate(measures)}
     return Leaderboard(
         slug=benchmark.slug,
         title=benchmark.title,
         hidden=benchmark.hidden,
         measure=name,
-        measures=tuple(benchmark.scored_measures),
+        measures=tuple(measures),
         qrels_version=version.version,
         total=total,
         offset=offset,
         limit=limit,
+        kind=kind,
         rows=tuple(
             LeaderboardRow(
                 rank=offset + i + 1,
@@ -196,8 +232,11 @@ def leaderboard(
                 owner_name=owner_name,
                 created_at=created_at,
                 value=value,
-                judged_at_10=judged_value,
+                judged_at_10=judged_value if kind == "adhoc" else None,
                 tier=tiers.get(run_id) if tiers is not None else None,
+                values=dict(
+                    sorted(means[run_id].items(), key=lambda mv: (order.get(mv[0], len(order)), mv[0]))
+                ),
             )
             for i, (run_id, value, system_name, owner_name, created_at, judged_value) in enumerate(rows)
         ),
@@ -276,10 +315,13 @@ def compare_runs(
         measures: Measures to compare on (default: the benchmark's measures).
         actor: Who asks.
 
+    Session runs compare the same way, session by session, on session measures (against the
+    latest session qrels version); a session run is not compared with an ad hoc run.
+
     Raises:
         NotFoundError: a run does not exist.
-        InputError: fewer than two runs, runs of different benchmarks, a run not scored yet, a
-            measure the benchmark does not score, fewer than two topics.
+        InputError: fewer than two runs, runs of different benchmarks or kinds, a run not scored
+            yet, a measure the benchmark does not score, fewer than two topics.
     """
     from ragbench.stats import compare
 
@@ -293,9 +335,14 @@ def compare_runs(
     benchmarks = {r.benchmark_id for r in runs.values()}
     if len(benchmarks) > 1:
         raise InputError("compare runs of one benchmark at a time")
+    kinds = {r.kind for r in runs.values()}
+    if len(kinds) > 1:
+        raise InputError("compare session runs with session runs, and runs with runs")
+    kind = kinds.pop()
     benchmark = runs[ids[0]].benchmark
-    names = [canonical_measure(benchmark, m) for m in measures] if measures else list(benchmark.measures)
-    version: QrelsVersion = latest_version(s, benchmark.id)
+    defaults = list(benchmark.session_measures) if kind == "session" else list(benchmark.measures)
+    names = [canonical_measure(benchmark, m, kind) for m in measures] if measures else defaults
+    version: QrelsVersion = latest_version(s, benchmark.id, kind)
     labels = {i: f"#{i} {runs[i].system.name}" for i in ids}
     scores: dict[str, dict[str, dict[str, float]]] = {labels[i]: {} for i in ids}
     for run_id, measure, query_id, value in s.execute(

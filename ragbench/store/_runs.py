@@ -7,7 +7,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -15,13 +14,24 @@ from sqlalchemy.orm import Session
 from ragbench.errors import ConflictError, InputError, NotFoundError, PermissionDenied, TooLargeError
 from ragbench.store._common import (
     benchmark_by_slug,
+    check_kind,
     insert_ignoring_conflict,
     latest_version,
     now,
     pack,
     require_user,
 )
-from ragbench.store._scoring import hand_off, parse_run, requeue_if_outdated, score_rows, store_scores
+from ragbench.store._scoring import (
+    Parsed,
+    benchmark_sessions,
+    hand_off,
+    parse_run,
+    parse_session_run,
+    parsed_size,
+    requeue_if_outdated,
+    score_rows,
+    store_scores,
+)
 from ragbench.store.models import ALL_TOPICS, ArenaVote, Benchmark, QrelsVersion, Run, Score, System, User
 from ragbench.store.settings import get_settings
 
@@ -91,10 +101,14 @@ def submit_run(
     url: str | None = None,
     metadata: Mapping[str, Any] | None = None,
     filename: str = "run",
+    kind: str = "adhoc",
 ) -> Run:
     """Validate, store and (when small) score a run file under the actor's system ``name``.
 
     The file is read completely before anything is written, so a malformed one changes nothing.
+    A session run (``kind="session"``) is read with ``read_session_run`` and checked against the
+    benchmark's sessions (a session it lacks, or another number of queries in a session, is a
+    FormatError with the run's line), then scored per session against the latest session qrels.
     Runs of up to ``RAGBENCH_INLINE_SCORING_LINES`` lines are scored here (status ``scored``);
     larger ones are stored ``pending`` for :func:`process_pending`. A system name belongs to the
     first user who submits under it on the benchmark; later runs under it add to that system and
@@ -110,13 +124,15 @@ def submit_run(
         url: System link, ``http://`` or ``https://``.
         metadata: JSON object describing the system.
         filename: Name used in error messages (``problems[].file``).
+        kind: ``"adhoc"`` (a TREC run) or ``"session"`` (a session run).
 
     Raises:
         AuthError: no actor.
         TooLargeError: the file is larger than ``RAGBENCH_MAX_UPLOAD_BYTES``.
         NotFoundError: no such benchmark.
         FormatError: the run is malformed (every problem with line and column).
-        InputError: a bad system name, url or metadata.
+        InputError: a bad system name, url, metadata or kind; a session run on a benchmark without
+            sessions.
         ConflictError: the same file was already submitted to this benchmark, or the system name
             belongs to another user.
     """
@@ -128,14 +144,20 @@ def submit_run(
             "(RAGBENCH_MAX_UPLOAD_BYTES)"
         )
     name, metadata_ = _check_system(name, url, metadata)
+    check_kind(kind)
     benchmark = benchmark_by_slug(s, slug, lock="scoring")
     sha256 = hashlib.sha256(run_bytes).hexdigest()
     _refuse_duplicate(s, benchmark, sha256)
-    version = latest_version(s, benchmark.id)
+    version = latest_version(s, benchmark.id, kind)
 
-    parsed = parse_run(version.content, run_bytes, filename)
-    inline = len(parsed.run) <= settings.inline_scoring_lines
-    rows = score_rows(parsed, benchmark.scored_measures, 0, version.id) if inline else []
+    parsed: Parsed
+    if kind == "session":
+        parsed = parse_session_run(version.content, run_bytes, filename, benchmark_sessions(benchmark))
+    else:
+        parsed = parse_run(version.content, run_bytes, filename)
+    num_lines, num_topics = parsed_size(parsed)
+    inline = num_lines <= settings.inline_scoring_lines
+    rows = score_rows(parsed, benchmark.measures_of(kind), 0, version.id) if inline else []
     # Compressing cannot overlap the parse: the C reader holds the GIL, which zlib needs between blocks.
     content = pack(run_bytes)
 
@@ -145,9 +167,10 @@ def submit_run(
         benchmark_id=benchmark.id,
         owner_id=owner.id,
         sha256=sha256,
+        kind=kind,
         content=content,
-        num_lines=len(parsed.run),
-        num_topics=int(np.unique(parsed.run.query).size),
+        num_lines=num_lines,
+        num_topics=num_topics,
         status="pending",
         attempts=0,
         created_at=now(),
@@ -196,16 +219,18 @@ def run_scores(
 ) -> dict[str, dict[str, float]]:
     """A run's scores: ``{measure: {"all": mean, query_id: value, ...}}``.
 
-    Measures come in the benchmark's order, topics in the qrels' order after ``"all"``. On a
-    hidden benchmark the per-topic values are withheld (only ``"all"``) unless ``actor`` is an
-    admin, whatever ``per_topic`` says. A run not scored against the version yet has ``{}``.
+    Measures come in the benchmark's order, topics in the qrels' order after ``"all"``; for a
+    session run the measures are the benchmark's session measures and the ids are session ids (in
+    the sessions' order), against the session qrels. On a hidden benchmark the per-topic (and
+    per-session) values are withheld (only ``"all"``) unless ``actor`` is an admin, whatever
+    ``per_topic`` says. A run not scored against the version yet has ``{}``.
 
     Args:
         s: The session.
         run_id: The run.
         actor: Who asks (None: anonymous).
         per_topic: Include one value per topic.
-        version: Qrels version number (default: the latest).
+        version: Qrels version number of the run's kind (default: the latest).
 
     Raises:
         NotFoundError: no such run or version.
@@ -213,15 +238,18 @@ def run_scores(
     run = get_run(s, run_id, actor)
     benchmark = run.benchmark
     if version is None:
-        version_id = latest_version(s, benchmark.id).id
+        version_id = latest_version(s, benchmark.id, run.kind).id
     else:
         found = s.scalar(
             select(QrelsVersion.id).where(
-                QrelsVersion.benchmark_id == benchmark.id, QrelsVersion.version == version
+                QrelsVersion.benchmark_id == benchmark.id,
+                QrelsVersion.kind == run.kind,
+                QrelsVersion.version == version,
             )
         )
         if found is None:
-            raise NotFoundError(f"benchmark {benchmark.slug!r} has no qrels version {version}")
+            what = "session qrels" if run.kind == "session" else "qrels"
+            raise NotFoundError(f"benchmark {benchmark.slug!r} has no {what} version {version}")
         version_id = found
     query = select(Score.measure, Score.query_id, Score.value).where(
         Score.run_id == run.id, Score.qrels_version_id == version_id
@@ -229,7 +257,7 @@ def run_scores(
     if not (per_topic and per_topic_visible(benchmark, actor)):
         query = query.where(Score.query_id == ALL_TOPICS)
     found_rows = s.execute(query.order_by(Score.id)).all()
-    order = {m: i for i, m in enumerate(benchmark.scored_measures)}
+    order = {m: i for i, m in enumerate(benchmark.measures_of(run.kind))}
     scores: dict[str, dict[str, float]] = {}
     for measure in sorted({r.measure for r in found_rows}, key=lambda m: (order.get(m, len(order)), m)):
         scores[measure] = {ALL_TOPICS: float("nan")}

@@ -9,6 +9,12 @@ For every measure of the benchmark, plus ``Judged@10``, one row per judged topic
 with ``query_id = "all"`` (the mean) are inserted in bulk with the engine's fingerprint: with
 ``COPY`` on PostgreSQL (psycopg), with one executemany ``INSERT`` elsewhere.
 
+Session runs (``run.kind == "session"``) take the same path: they are read with
+:func:`ragbench.formats.sessions.read_session_run`, checked against the benchmark's sessions, and
+scored with :func:`ragbench.evaluation.session.evaluate_sessions` against the latest *session* qrels
+version, one row per (measure, session of the benchmark) plus the ``all`` mean; a session the run
+does not answer scores 0.
+
 A run too large to score inside its request is parsed there anyway (to validate it); the parsed
 tables are handed to the worker of the same process (:func:`hand_off`), which then skips
 decompressing and parsing the file again. A worker in another process reads the stored file.
@@ -22,15 +28,19 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ragbench.errors import InputError, NotFoundError, RagbenchError
 from ragbench.formats.tables import QrelsTable, RunTable, new_pool
 from ragbench.store._common import latest_version, lock_benchmark, now, unpack
-from ragbench.store.models import ALL_TOPICS, QrelsVersion, Run, Score
+from ragbench.store.models import ALL_TOPICS, Benchmark, QrelsVersion, Run, Score
+
+if TYPE_CHECKING:
+    from ragbench.formats.sessions import SessionQrels, SessionRun, SessionTopics
 
 MAX_ERROR_CHARS = 4000
 HANDOFF_SIZE = 2
@@ -45,6 +55,83 @@ class ParsedRun:
 
     qrels: QrelsTable
     run: RunTable
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedSessionRun:
+    """A session run read into the string pool of the session qrels, with the benchmark's sessions."""
+
+    qrels: SessionQrels
+    run: SessionRun
+    topics: SessionTopics
+
+
+Parsed = ParsedRun | ParsedSessionRun
+
+
+def read_sessions_bytes(data: bytes, name: str = "sessions") -> SessionTopics:
+    """Read a sessions file and reject a session called ``all`` (the name of the mean's row).
+
+    Raises:
+        FormatError: the file is malformed (every problem with its line).
+        InputError: a session is called ``all``.
+    """
+    from ragbench.formats.sessions import read_sessions
+
+    topics = read_sessions(data, name=name)
+    if ALL_TOPICS in topics.session_ids:
+        raise InputError(f"{name}: a session is called {ALL_TOPICS!r}, the name ragbench keeps for the mean")
+    return topics
+
+
+def read_session_qrels_bytes(data: bytes, topics: SessionTopics, name: str = "session qrels") -> SessionQrels:
+    """Read session qrels and check them against the benchmark's sessions.
+
+    Raises:
+        FormatError: the file is malformed, or names a session or a query the sessions lack.
+    """
+    from ragbench.formats.sessions import check_qrels_against, read_session_qrels
+
+    qrels = read_session_qrels(data, name=name, pool=new_pool())
+    check_qrels_against(qrels, topics)
+    return qrels
+
+
+def benchmark_sessions(benchmark: Benchmark) -> SessionTopics:
+    """The benchmark's sessions, read from the stored file.
+
+    Raises:
+        InputError: the benchmark has no sessions.
+    """
+    sessions = benchmark.sessions
+    if sessions is None:
+        raise InputError(f"benchmark {benchmark.slug!r} has no sessions")
+    return read_sessions_bytes(sessions.encode("utf-8"))
+
+
+def parse_session_run(
+    qrels_content: bytes, run_bytes: bytes, filename: str, topics: SessionTopics
+) -> ParsedSessionRun:
+    """Read the stored (compressed) session qrels and a session run file together, and check the
+    run against the benchmark's sessions.
+
+    Raises:
+        FormatError: the run is malformed, names a session the benchmark lacks, or has another
+            number of queries in a session; ``problems`` name ``filename`` and each line.
+    """
+    from ragbench.formats.sessions import check_run_against, read_session_qrels, read_session_run
+
+    qrels = read_session_qrels(unpack(qrels_content, "session qrels"), name="session qrels", pool=new_pool())
+    run = read_session_run(run_bytes, name=filename, pool=qrels.strings)  # type: ignore[arg-type]
+    check_run_against(run, topics)
+    return ParsedSessionRun(qrels, run, topics)
+
+
+def parsed_size(parsed: Parsed) -> tuple[int, int]:
+    """(lines, topics) of a parsed run: rows and distinct topics, or rows and sessions answered."""
+    if isinstance(parsed, ParsedSessionRun):
+        return len(parsed.run), len(parsed.run.session_ids)
+    return len(parsed.run), int(np.unique(parsed.run.query).size)
 
 
 def read_qrels_bytes(data: bytes, name: str = "qrels") -> QrelsTable:
@@ -74,13 +161,19 @@ def parse_run(qrels_content: bytes, run_bytes: bytes, filename: str) -> ParsedRu
     return ParsedRun(qrels, read_run(run_bytes, name=filename, pool=qrels.strings))  # type: ignore[arg-type]
 
 
-def score_rows(
-    parsed: ParsedRun, measures: Sequence[str], run_id: int, version_id: int
-) -> list[dict[str, Any]]:
-    """Score a run: one row per (measure, judged topic), plus each measure's ``all`` row."""
-    from ragbench.evaluation.engine import evaluate
+def score_rows(parsed: Parsed, measures: Sequence[str], run_id: int, version_id: int) -> list[dict[str, Any]]:
+    """Score a run: one row per (measure, judged topic), plus each measure's ``all`` row; for a
+    session run one row per (measure, session of the benchmark), plus the ``all`` row."""
+    if isinstance(parsed, ParsedSessionRun):
+        from ragbench.evaluation.session import evaluate_sessions
 
-    result = evaluate(parsed.qrels, parsed.run, measures, complete=True, name=str(run_id))
+        result = evaluate_sessions(
+            parsed.qrels, parsed.run, measures, sessions=parsed.topics, name=str(run_id)
+        )
+    else:
+        from ragbench.evaluation.engine import evaluate
+
+        result = evaluate(parsed.qrels, parsed.run, measures, complete=True, name=str(run_id))
     rows: list[dict[str, Any]] = []
     for measure in result.measures:
         base = {
@@ -124,7 +217,7 @@ def store_scores(s: Session, run: Run, rows: list[dict[str, Any]], version_id: i
 
 
 _HandoffKey = tuple[str, int]
-_handoffs: OrderedDict[_HandoffKey, tuple[float, str, int, ParsedRun]] = OrderedDict()
+_handoffs: OrderedDict[_HandoffKey, tuple[float, str, int, Parsed]] = OrderedDict()
 _handoff_lock = threading.Lock()
 
 
@@ -133,7 +226,7 @@ def database_of(s: Session) -> str:
     return str(s.get_bind().engine.url)
 
 
-def hand_off(s: Session, run: Run, version_id: int, parsed: ParsedRun) -> None:
+def hand_off(s: Session, run: Run, version_id: int, parsed: Parsed) -> None:
     """Keep a pending run's parsed tables for this process's worker (see the module docstring)."""
     moment = time.monotonic()
     with _handoff_lock:
@@ -144,7 +237,7 @@ def hand_off(s: Session, run: Run, version_id: int, parsed: ParsedRun) -> None:
             _handoffs.popitem(last=False)
 
 
-def _take_handoff(s: Session, run: Run, version_id: int) -> ParsedRun | None:
+def _take_handoff(s: Session, run: Run, version_id: int) -> Parsed | None:
     with _handoff_lock:
         found = _handoffs.pop((database_of(s), run.id), None)
     if found is None or found[1] != run.sha256 or found[2] != version_id:
@@ -156,13 +249,18 @@ def compute_rows(s: Session, run: Run, version: QrelsVersion) -> list[dict[str, 
     """Score a stored run against ``version`` (no writes)."""
     parsed = _take_handoff(s, run, version.id)
     if parsed is None:
-        parsed = parse_run(version.content, unpack(run.content, "run file"), f"run {run.id}")
-    return score_rows(parsed, run.benchmark.scored_measures, run.id, version.id)
+        content = unpack(run.content, "run file")
+        if run.kind == "session":
+            topics = benchmark_sessions(run.benchmark)
+            parsed = parse_session_run(version.content, content, f"run {run.id}", topics)
+        else:
+            parsed = parse_run(version.content, content, f"run {run.id}")
+    return score_rows(parsed, run.benchmark.measures_of(run.kind), run.id, version.id)
 
 
 def score_run(s: Session, run_id: int) -> Run:
-    """Score a stored run against its benchmark's latest qrels version, replacing the scores it
-    had for that version; scores for older versions are kept.
+    """Score a stored run against its benchmark's latest qrels version of the run's kind, replacing
+    the scores it had for that version; scores for older versions are kept.
 
     Raises:
         NotFoundError: no such run.
@@ -172,7 +270,7 @@ def score_run(s: Session, run_id: int) -> Run:
     if run is None:
         raise NotFoundError(f"no run {run_id}")
     lock_benchmark(s, run.benchmark_id, "scoring")
-    version = latest_version(s, run.benchmark_id)
+    version = latest_version(s, run.benchmark_id, run.kind)
     store_scores(s, run, compute_rows(s, run, version), version.id)
     requeue_if_outdated(s, run, version.id)
     s.flush()
@@ -183,7 +281,7 @@ def requeue_if_outdated(s: Session, run: Run, version_id: int) -> None:
     """After storing scores for ``version_id``: put the run back in the queue when a newer qrels
     version was committed meanwhile. Call it after a write, when SQLite's write lock is held, so
     that no version can be committed between this check and the commit."""
-    if latest_version(s, run.benchmark_id).id != version_id:
+    if latest_version(s, run.benchmark_id, run.kind).id != version_id:
         run.status = "pending"
 
 
@@ -194,8 +292,9 @@ def failure_reason(exc: BaseException) -> str:
 
 
 def rescore_benchmark(s: Session, benchmark_id: int, version: QrelsVersion, inline_lines: int) -> None:
-    """After a new qrels version: score the benchmark's runs of up to ``inline_lines`` lines now,
-    leave larger ones ``pending`` for the worker. A run that cannot be scored is marked failed.
+    """After a new qrels version: score the benchmark's runs of the version's kind (ad hoc runs for
+    qrels, session runs for session qrels) of up to ``inline_lines`` lines now, leave larger ones
+    ``pending`` for the worker. A run that cannot be scored is marked failed.
 
     The caller holds the benchmark's ``"versioning"`` lock, so no run is being scored meanwhile;
     a run ``scoring`` here was claimed by a worker that has not started (it will find the run
@@ -203,7 +302,7 @@ def rescore_benchmark(s: Session, benchmark_id: int, version: QrelsVersion, inli
     """
     runs = s.scalars(
         select(Run)
-        .where(Run.benchmark_id == benchmark_id, Run.status != "pending")
+        .where(Run.benchmark_id == benchmark_id, Run.kind == version.kind, Run.status != "pending")
         .order_by(Run.id)
         .execution_options(populate_existing=True)
     ).all()

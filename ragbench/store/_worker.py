@@ -83,7 +83,7 @@ def _score_claimed(factory: Callable[[], Session], run_id: int) -> bool:
         )
         if run is None:
             return False
-        version = latest_version(s, run.benchmark_id)
+        version = latest_version(s, run.benchmark_id, run.kind)
         store_scores(s, run, compute_rows(s, run, version), version.id)
         requeue_if_outdated(s, run, version.id)
     return True
@@ -98,9 +98,9 @@ def process_pending(s_factory: Callable[[], Session], limit: int | None = None) 
     """One step of the background worker: score waiting runs, oldest first.
 
     Runs ``pending``, and runs left ``scoring`` by a worker that stopped, are claimed one at a
-    time (see the module docstring) and scored against their benchmark's latest qrels version,
-    each in its own transaction. A run that cannot be scored is marked ``failed`` with the
-    reason in ``error``; the worker goes on with the next.
+    time (see the module docstring) and scored against their benchmark's latest qrels version of
+    their kind (session qrels for session runs), each in its own transaction. A run that cannot be
+    scored is marked ``failed`` with the reason in ``error``; the worker goes on with the next.
 
     Args:
         s_factory: Makes sessions (:func:`ragbench.store.db.session_factory`).

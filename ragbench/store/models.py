@@ -43,6 +43,8 @@ NAMING_CONVENTION = {
 
 ROLES = ("admin", "member")
 LABEL_SOURCES = ("human", "llm")
+KINDS = ("adhoc", "session")
+"""What a run or a qrels version is about: ad hoc topics (TREC runs and qrels) or search sessions."""
 RUN_STATUSES = ("pending", "scoring", "scored", "failed")
 WINNERS = ("a", "b", "tie")
 ALL_TOPICS = "all"
@@ -148,6 +150,11 @@ class Benchmark(Base):
     topics: Mapped[str | None] = mapped_column(Text)
     corpus_ref: Mapped[str | None] = mapped_column(Text)
     measures: Mapped[list[str]] = mapped_column(default=lambda: list(DEFAULT_MEASURES))
+    sessions: Mapped[str | None] = mapped_column(Text, deferred=True)
+    """The session topics file (sessions and their queries), stored as given; None: no sessions.
+    Deferred: read only when a session run is checked or scored, not with every benchmark."""
+    session_measures: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
+    """Canonical session measure names the session runs are scored on (empty without sessions)."""
 
     qrels_versions: Mapped[list[QrelsVersion]] = relationship(
         back_populates="benchmark", order_by="QrelsVersion.version", cascade="all, delete-orphan"
@@ -158,18 +165,38 @@ class Benchmark(Base):
         """``measures`` plus ``Judged@10`` when absent: every measure stored for each run."""
         return [*self.measures, *([] if JUDGED_MEASURE in self.measures else [JUDGED_MEASURE])]
 
+    @property
+    def has_sessions(self) -> bool:
+        """Whether the benchmark carries sessions (and so takes session runs): it has session
+        measures exactly when it has sessions (read without loading the deferred file)."""
+        return bool(self.session_measures)
+
+    def measures_of(self, kind: str) -> list[str]:
+        """Every measure stored for a run of ``kind``: ``scored_measures`` or ``session_measures``."""
+        return list(self.session_measures or []) if kind == "session" else self.scored_measures
+
     def __repr__(self) -> str:
         return f"Benchmark(id={self.id!r}, slug={self.slug!r}, hidden={self.hidden!r})"
 
 
 class QrelsVersion(Base):
-    """One version of a benchmark's judgments (1, 2, ...); a new version never overwrites."""
+    """One version of a benchmark's judgments (1, 2, ...); a new version never overwrites.
+
+    ``kind`` ``adhoc``: TREC qrels of the topics; ``session``: session qrels of the benchmark's
+    sessions. Each kind is numbered on its own (session qrels version 1, 2, ...), and the scores of
+    a run are always against a version of the run's own kind.
+    """
 
     __tablename__ = "qrels_version"
-    __table_args__ = (UniqueConstraint("benchmark_id", "version"), _one_of("label_source", LABEL_SOURCES))
+    __table_args__ = (
+        UniqueConstraint("benchmark_id", "kind", "version"),
+        _one_of("label_source", LABEL_SOURCES),
+        _one_of("kind", KINDS),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16), default="adhoc", server_default=text("'adhoc'"))
     version: Mapped[int]
     label_source: Mapped[str] = mapped_column(String(16), default="human")
     sha256: Mapped[str] = mapped_column(String(64))
@@ -203,6 +230,8 @@ class System(Base):
 class Run(Base):
     """One submitted run file and its scoring status.
 
+    ``kind`` ``adhoc``: a TREC run, scored per topic; ``session``: a session run, scored per
+    session against the benchmark's session qrels (its ``num_topics`` counts sessions).
     ``status``: ``pending`` (stored, waiting for the worker), ``scoring`` (claimed by a worker),
     ``scored`` (scores stored against the latest qrels version) or ``failed`` (``error`` says why).
     """
@@ -211,6 +240,7 @@ class Run(Base):
     __table_args__ = (
         UniqueConstraint("benchmark_id", "sha256"),
         _one_of("status", RUN_STATUSES),
+        _one_of("kind", KINDS),
         Index(None, "status"),
         # Ids are never reused (SQLite would reuse the largest after a delete): the leaderboard's
         # tier cache is keyed by the largest run id.
@@ -222,6 +252,7 @@ class Run(Base):
     benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     sha256: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="adhoc", server_default=text("'adhoc'"))
     num_lines: Mapped[int]
     num_topics: Mapped[int]
     status: Mapped[str] = mapped_column(String(16), default="pending")

@@ -7,7 +7,7 @@ the caller opens and commits (``with session.begin(): ...``). They raise only
 ``FormatError`` (422 / 400 with ``problems``), ``TooLargeError`` (413).
 
 The contract is ``docs/service_design.md``; the implementation is split by concern:
-``_access`` (users, tokens), ``_benchmarks`` (benchmarks, qrels versions), ``_runs``
+``_access`` (users, tokens), ``_benchmarks`` (benchmarks, qrels versions, sessions), ``_runs``
 (submit, read, delete), ``_scoring`` (scoring, the worker), ``_leaderboard`` (ranking, tiers,
 comparisons).
 """
@@ -17,6 +17,8 @@ from __future__ import annotations
 from ragbench.store._access import authenticate, create_token, create_user, local_admin, user_by_name
 from ragbench.store._benchmarks import (
     add_qrels_version,
+    add_session_qrels_version,
+    add_sessions,
     create_benchmark,
     get_benchmark,
     list_benchmarks,
@@ -39,6 +41,8 @@ __all__ = (
     "Leaderboard",
     "LeaderboardRow",
     "add_qrels_version",
+    "add_session_qrels_version",
+    "add_sessions",
     "authenticate",
     "clear_tier_cache",
     "compare_runs",

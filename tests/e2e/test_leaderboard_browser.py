@@ -15,18 +15,36 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "api"))
-from webserver import SHARED, Server, create_users, migrate, read_qrels, start_server, synthetic_run
+from webserver import (
+    SHARED,
+    Server,
+    create_users,
+    migrate,
+    read_qrels,
+    start_server,
+    synthetic_run,
+    synthetic_session_run,
+    synthetic_sessions,
+)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).parent / "artifacts"
 RUNS = (("oracle-ish", 4.0, 1), ("strong", 2.5, 2), ("strong-too", 2.4, 3), ("weak", 0.2, 4))
+SESSION_RUNS = (
+    ("session-good", 3.0, 11),
+    ("session-fair", 1.0, 12),
+    ("session-noisy", 0.5, 13),
+    ("session-poor", 0.0, 14),
+)
+SESSION_MEASURES = ["NUM", "sessDCG@10", "esNDCG@10"]
 WAIT_S = 60  # generous: under a parallel test run the two cores are shared with other servers
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A server with a CACM benchmark and four synthetic runs of different quality."""
+    """A server with a CACM benchmark and four synthetic runs of different quality; the benchmark
+    carries 12 synthetic sessions too, with four session runs."""
     qrels_path = SHARED / "data" / "cacm" / "qrels.cacm.txt"
     if not qrels_path.is_file():
         pytest.skip("../shared/data/cacm is not beside this checkout")
@@ -55,6 +73,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                     "/api/v1/benchmarks/cacm/runs",
                     data={"name": name, "description": f"{name} run"},
                     files={"file": (f"{name}.txt", content)},
+                )
+                assert response.status_code == 201, response.text
+        sessions, session_qrels = synthetic_sessions(12, seed=7)
+        with srv.client("admin") as admin:
+            response = admin.post(
+                "/api/v1/benchmarks/cacm/sessions",
+                json={"sessions": sessions, "qrels": session_qrels, "measures": SESSION_MEASURES},
+            )
+            assert response.status_code == 201, response.text
+        with srv.client("bob") as bob:
+            for name, quality, seed in SESSION_RUNS:
+                content = synthetic_session_run(sessions, session_qrels, quality=quality, seed=seed).encode()
+                response = bob.post(
+                    "/api/v1/benchmarks/cacm/runs",
+                    data={"name": name, "kind": "session"},
+                    files={"file": (f"{name}.tsv", content)},
                 )
                 assert response.status_code == 201, response.text
         yield srv
@@ -111,8 +145,10 @@ def screenshot(driver: Any, name: str) -> None:
     assert driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
 
 
-def api_board(server: Server, measure: str) -> dict[str, Any]:
-    return httpx.get(f"{server.url}/api/v1/benchmarks/cacm/leaderboard", params={"measure": measure}).json()
+def api_board(server: Server, measure: str, kind: str = "adhoc") -> dict[str, Any]:
+    return httpx.get(
+        f"{server.url}/api/v1/benchmarks/cacm/leaderboard", params={"measure": measure, "kind": kind}
+    ).json()
 
 
 def table_rows(driver: Any) -> list[dict[str, Any]]:
@@ -213,3 +249,96 @@ def test_leaderboard_measure_switch_and_run_page(server: Server, browser: Any) -
     ]
     assert sorted(measures) == sorted(["AP", "nDCG@10", "P@10"])
     screenshot(browser, "compare_page")
+
+
+def session_rows(driver: Any) -> list[dict[str, Any]]:
+    from selenium.webdriver.common.by import By
+
+    rows = []
+    for tr in driver.find_elements(By.CSS_SELECTOR, "#sessions-leaderboard tbody tr"):
+        rows.append(
+            {
+                "rank": int(tr.find_element(By.CSS_SELECTOR, "td.rank").text),
+                "system": tr.find_element(By.CSS_SELECTOR, "td.system").text,
+                "values": {
+                    td.get_attribute("data-measure"): float(td.text)
+                    for td in tr.find_elements(By.CSS_SELECTOR, "td.score")
+                },
+                "sorted": tr.find_element(By.CSS_SELECTOR, "td.score.sorted").get_attribute("data-measure"),
+                "tier": tr.find_element(By.CSS_SELECTOR, "td.tier").text,
+            }
+        )
+    return rows
+
+
+def check_session_table(browser: Any, server: Server, measure: str) -> list[dict[str, Any]]:
+    """The sessions table ranks by ``measure`` and shows what the API says, for every measure."""
+    from selenium.webdriver.common.by import By
+
+    expected = api_board(server, measure, kind="session")
+    table = browser.find_element(By.ID, "sessions-leaderboard")
+    assert table.get_attribute("data-measure") == expected["measure"]
+    rows = session_rows(browser)
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4]
+    assert [r["system"] for r in rows] == [r["system"] for r in expected["rows"]]
+    assert all(r["sorted"] == expected["measure"] for r in rows)
+    ranked = [r["values"][expected["measure"]] for r in rows]
+    assert ranked == sorted(ranked, reverse=True)
+    for row, want in zip(rows, expected["rows"], strict=True):
+        assert list(row["values"]) == expected["measures"]
+        assert row["values"] == {m: round(v, 4) for m, v in want["values"].items()}
+        assert row["tier"] == f"T{want['tier']}"
+    header = browser.find_element(By.CSS_SELECTOR, "#sessions-leaderboard thead th.sorted")
+    assert header.get_attribute("data-measure") == expected["measure"]
+    assert header.get_attribute("aria-sort") == "descending"
+    return rows
+
+
+def test_sessions_leaderboard_measure_columns(server: Server, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    wait = WebDriverWait(browser, WAIT_S)
+    browser.get(server.url + "/benchmarks/cacm?measure=nDCG%4010")
+    wait.until(ec.presence_of_element_located((By.ID, "sessions-leaderboard")))
+    measures = api_board(server, "NUM", kind="session")["measures"]
+    assert measures == ["NUM(L=1000)", "sessDCG(b=2,bq=4)@10", "esNDCG(p_reform=0.9,p_down=0.7)@10"]
+    headers = [
+        th.get_attribute("data-measure")
+        for th in browser.find_elements(By.CSS_SELECTOR, "#sessions-leaderboard thead th.measure")
+    ]
+    assert headers == measures
+    rows = check_session_table(browser, server, "NUM(L=1000)")  # the first session measure by default
+    assert rows[0]["system"] == "session-good" and rows[-1]["system"] == "session-poor"
+
+    # choose a session measure in the form: the ad hoc table keeps its measure
+    old_table = browser.find_element(By.ID, "sessions-leaderboard")
+    Select(browser.find_element(By.ID, "session_measure")).select_by_visible_text(measures[2])
+    browser.find_element(By.CSS_SELECTOR, "#session-measure-form button[type=submit]").click()
+    wait.until(ec.staleness_of(old_table))
+    wait.until(ec.presence_of_element_located((By.ID, "sessions-leaderboard")))
+    check_session_table(browser, server, measures[2])
+    assert browser.find_element(By.ID, "leaderboard").get_attribute("data-measure") == "nDCG@10"
+    assert "session_measure=esNDCG" in browser.current_url and browser.current_url.endswith("#sessions")
+    screenshot(browser, "sessions_esNDCG")
+
+    # click a column header to rank by it
+    old_table = browser.find_element(By.ID, "sessions-leaderboard")
+    browser.find_element(By.LINK_TEXT, measures[1]).click()
+    wait.until(ec.staleness_of(old_table))
+    wait.until(ec.presence_of_element_located((By.ID, "sessions-leaderboard")))
+    rows = check_session_table(browser, server, measures[1])
+    assert browser.find_element(By.ID, "leaderboard").get_attribute("data-measure") == "nDCG@10"
+    screenshot(browser, "sessions_sessDCG")
+
+    # a session run's page: per-session scores and the chart against the best session run
+    old_table = browser.find_element(By.ID, "sessions-leaderboard")
+    browser.find_element(By.LINK_TEXT, rows[1]["system"]).click()
+    wait.until(ec.staleness_of(old_table))
+    wait.until(ec.presence_of_element_located((By.ID, "run-facts")))
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith(rows[1]["system"])
+    assert browser.find_element(By.CSS_SELECTOR, "#per-topic thead th").text == "Session"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#per-topic tbody tr")) == 12
+    bars = browser.find_elements(By.CSS_SELECTOR, "#difference-chart svg rect.bar")
+    assert len(bars) == 12

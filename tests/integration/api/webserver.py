@@ -191,3 +191,42 @@ def synthetic_run(
         )[:depth]
         lines += [f"{query_id} Q0 {d} {rank} {score:.6f} {tag}" for rank, (score, d) in enumerate(scored, 1)]
     return "\n".join(lines) + "\n"
+
+
+def synthetic_sessions(n_sessions: int = 8, *, seed: int = 0, docs: int = 12) -> tuple[str, str]:
+    """A sessions file (``session_id query_index query``, TSV) and its session-level qrels: sessions
+    ``s01``... of 1 to 3 queries, ``docs`` judged documents each (grades 0 to 2)."""
+    rng = random.Random(seed)
+    sessions, qrels = ["session_id\tquery_index\tquery"], []
+    for i in range(1, n_sessions + 1):
+        sid = f"s{i:02d}"
+        for q in range(1, rng.randint(1, 3) + 1):
+            sessions.append(f"{sid}\t{q}\tquery {q} of {sid}")
+        qrels += [f"{sid} 0 {sid}-d{d:02d} {rng.choice((0, 0, 1, 1, 2))}" for d in range(docs)]
+    return "\n".join(sessions) + "\n", "\n".join(qrels) + "\n"
+
+
+def synthetic_session_run(
+    sessions_text: str, qrels_text: str, *, quality: float, seed: int, depth: int = 10
+) -> str:
+    """A session run (``session_id query_index rank doc_id clicked``) over every query of every
+    session: judged and unjudged documents ranked by ``quality * grade + noise``; relevant documents
+    in the top 3 are clicked."""
+    rng = random.Random(seed)
+    queries: dict[str, int] = {}
+    for line in sessions_text.splitlines()[1:]:
+        sid, q, _ = line.split("\t")
+        queries[sid] = max(queries.get(sid, 0), int(q))
+    grades: dict[str, dict[str, int]] = {}
+    for line in qrels_text.splitlines():
+        sid, _, doc, grade = line.split()
+        grades.setdefault(sid, {})[doc] = int(grade)
+    lines = []
+    for sid, n in queries.items():
+        pool = [*grades.get(sid, {}), *(f"{sid}-junk{j:02d}" for j in range(depth))]
+        for q in range(1, n + 1):
+            scored = sorted(pool, key=lambda d: -(quality * grades[sid].get(d, 0) + rng.gauss(0.0, 1.0)))
+            for rank, doc in enumerate(scored[:depth], 1):
+                clicked = int(rank <= 3 and grades[sid].get(doc, 0) > 0)
+                lines.append(f"{sid}\t{q}\t{rank}\t{doc}\t{clicked}")
+    return "\n".join(lines) + "\n"

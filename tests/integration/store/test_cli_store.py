@@ -213,3 +213,90 @@ def test_submit(stub: Callable[[str], str], tmp_path: Path, trec_eval_data: Path
 
     no_file = ragbench("submit", "te", tmp_path / "none.txt", "--name", "x", "--description", "y", env=env)
     assert no_file.returncode == 2 and "cannot read" in no_file.stderr
+
+
+SESSIONS = Path(__file__).parents[2] / "fixtures" / "sessions"
+
+
+def test_benchmark_with_sessions_commands(
+    env: dict[str, str], database_url: str, trec_eval_data: Path, tmp_path: Path
+) -> None:
+    assert ragbench("db", "upgrade", env=env).returncode == 0
+    (tmp_path / "topics.txt").write_text(TOPICS)
+    base = ("benchmark", "add", "--topics", tmp_path / "topics.txt", "--qrels", trec_eval_data / "qrels.test")
+    sessions = ("--sessions", SESSIONS / "sessions.tsv", "--session-qrels", SESSIONS / "qrels.txt")
+
+    added = ragbench(
+        *base[:2],
+        "ses",
+        *base[2:],
+        *sessions,
+        "--session-measure",
+        "NUM",
+        "--session-measure",
+        "sessDCG@10",
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "sessions: NUM(L=1000), sessDCG(b=2,bq=4)@10" in added.stdout
+
+    half = ragbench(*base[:2], "half", *base[2:], *sessions[:2], env=env)
+    assert half.returncode == 2 and "go together" in half.stderr and "Traceback" not in half.stderr
+    (tmp_path / "gap.tsv").write_text("s1\t1\tone\ns1\t3\tthree\n")
+    gap = ragbench(*base[:2], "gap", *base[2:], "--sessions", tmp_path / "gap.tsv", *sessions[2:], env=env)
+    assert gap.returncode == 2 and "sessions:2:" in gap.stderr and "Traceback" not in gap.stderr
+    measure = ragbench(*base[:2], "m", *base[2:], *sessions, "--session-measure", "nDCG@10", env=env)
+    assert measure.returncode == 2 and "Traceback" not in measure.stderr
+
+    assert ragbench(*base[:2], "plain", *base[2:], env=env).returncode == 0
+    later = ragbench("benchmark", "sessions", "plain", *sessions, env=env)
+    assert later.returncode == 0, later.stderr
+    assert later.stdout.startswith("added sessions to plain: NUM(L=1000)")
+    again = ragbench("benchmark", "sessions", "plain", *sessions, env=env)
+    assert again.returncode == 2 and "already has sessions" in again.stderr
+    (tmp_path / "qrels2.txt").write_text((SESSIONS / "qrels.txt").read_text() + "\n# a comment\n")
+    version = ragbench("benchmark", "session-qrels", "plain", tmp_path / "qrels2.txt", env=env)
+    assert version.returncode == 0, version.stderr
+    assert "session qrels version 2 of plain" in version.stdout
+    missing = ragbench("benchmark", "session-qrels", "plain", tmp_path / "none.txt", env=env)
+    assert missing.returncode == 2 and "cannot read the session qrels file" in missing.stderr
+
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as s:
+            benchmark = service.get_benchmark(s, "ses")
+            assert benchmark.sessions == (SESSIONS / "sessions.tsv").read_text()
+            assert benchmark.session_measures == ["NUM(L=1000)", "sessDCG(b=2,bq=4)@10"]
+            assert [v.version for v in service.qrels_versions(s, "plain", kind="session")] == [1, 2]
+            assert {b.slug for b in service.list_benchmarks(s, None)} == {"ses", "plain"}
+    finally:
+        engine.dispose()
+
+
+def test_submit_a_session_run(stub: Callable[[str], str]) -> None:
+    run = SESSIONS / "run.tsv"
+    env = {"RAGBENCH_URL": stub("scored"), "RAGBENCH_TOKEN": "rb_secret"}
+    done = ragbench("submit", "ses", run, "--name", "sess", "--description", "d", "--session", env=env)
+    assert done.returncode == 0, done.stderr
+    (seen,) = StubApi.seen
+    assert seen["path"] == "/api/v1/benchmarks/ses/runs"
+    assert b'name="kind"\r\n\r\nsession' in seen["body"] and run.read_bytes() in seen["body"]
+
+    rejected = ragbench(
+        "submit",
+        "ses",
+        run,
+        "--name",
+        "s",
+        "--description",
+        "d",
+        "--session",
+        env={**env, "RAGBENCH_URL": stub("bad")},
+    )
+    assert (
+        rejected.returncode == 2 and "run.txt:2:14" in rejected.stderr and "Traceback" not in rejected.stderr
+    )
+    plain = ragbench(
+        "submit", "ses", run, "--name", "s", "--description", "d", env={**env, "RAGBENCH_URL": stub("scored")}
+    )
+    assert plain.returncode == 0 and b'name="kind"' not in StubApi.seen[0]["body"]

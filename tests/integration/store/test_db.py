@@ -108,3 +108,87 @@ def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:
     assert "secret" not in str(info.value)
     with pytest.raises(RagbenchError, match="bad database URL"):
         open_database("not a url")
+
+
+def test_the_session_revision_keeps_existing_data_and_goes_both_ways(database_url: str) -> None:
+    """Upgrading a database with runs and scores from the initial revision keeps every row (on
+    SQLite two tables are rebuilt: their foreign keys must not cascade), makes them ``adhoc``,
+    keeps ``run.content`` the last column on SQLite, and the downgrade drops only session rows."""
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from ragbench.store.db import alembic_config
+
+    config = alembic_config(database_url)
+    command.upgrade(config, "aaa4c0df0925")
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as c:
+            c.execute(text("INSERT INTO \"user\" (id, name, role) VALUES (1, 'u', 'admin')"))
+            c.execute(
+                text(
+                    "INSERT INTO benchmark (id, slug, title, description, hidden, measures) "
+                    "VALUES (1, 'b', '', '', false, '[\"AP\"]')"
+                )
+            )
+            c.execute(
+                text(
+                    "INSERT INTO qrels_version (id, benchmark_id, version, label_source, sha256, num_judgments, "
+                    "content) VALUES (1, 1, 1, 'human', 'x', 3, :blob)"
+                ),
+                {"blob": b"q"},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO system (id, benchmark_id, owner_id, name, description, metadata) "
+                    "VALUES (1, 1, 1, 's', '', '{}')"
+                )
+            )
+            c.execute(
+                text(
+                    "INSERT INTO run (id, system_id, benchmark_id, owner_id, sha256, num_lines, num_topics, "
+                    "status, content) VALUES (5, 1, 1, 1, 'h', 1, 1, 'scored', :blob)"
+                ),
+                {"blob": b"r"},
+            )
+            c.execute(
+                text(
+                    "INSERT INTO score (run_id, qrels_version_id, measure, query_id, value, fingerprint) "
+                    "VALUES (5, 1, 'AP', 'all', 0.5, '{}')"
+                )
+            )
+        engine.dispose()
+        upgrade(database_url)
+        counts = "SELECT (SELECT COUNT(*) FROM score), (SELECT COUNT(*) FROM run), (SELECT COUNT(*) FROM qrels_version)"
+        with engine.connect() as c:
+            assert tuple(c.execute(text(counts)).one()) == (1, 1, 1)
+            assert c.execute(text("SELECT kind FROM run")).scalar_one() == "adhoc"
+            assert c.execute(text("SELECT kind FROM qrels_version")).scalar_one() == "adhoc"
+            assert c.execute(text("SELECT sessions FROM benchmark")).scalar_one() is None
+            if c.dialect.name == "sqlite":
+                assert [col["name"] for col in inspect(c).get_columns("run")][-1] == "content"
+                assert [col["name"] for col in inspect(c).get_columns("qrels_version")][-1] == "content"
+                assert c.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        with pytest.raises(IntegrityError), engine.begin() as c:  # the kind is checked
+            c.execute(text("UPDATE run SET kind = 'other'"))
+        with engine.begin() as c:  # a session version 1 beside the ad hoc version 1
+            c.execute(
+                text(
+                    "INSERT INTO qrels_version (id, benchmark_id, kind, version, label_source, sha256, "
+                    "num_judgments, content) VALUES (2, 1, 'session', 1, 'human', 'y', 1, :blob)"
+                ),
+                {"blob": b"s"},
+            )
+        engine.dispose()
+        command.downgrade(config, "aaa4c0df0925")
+        with engine.connect() as c:
+            assert tuple(c.execute(text(counts)).one()) == (1, 1, 1)
+            assert "kind" not in {col["name"] for col in inspect(c).get_columns("run")}
+        engine.dispose()
+        upgrade(database_url)
+        with engine.connect() as c:
+            assert tuple(c.execute(text(counts)).one()) == (1, 1, 1)
+            assert schema_is_current(engine)
+    finally:
+        engine.dispose()

@@ -1,0 +1,267 @@
+"""``evaluate_sessions``: score a session run against session qrels, per session and on average."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ragbench import __version__
+from ragbench.errors import InputError
+from ragbench.evaluation.engine import EngineFingerprint, EvalResult
+from ragbench.evaluation.session import dcg, expected, trail
+from ragbench.evaluation.session.names import SessionMeasure, Value, parse_session_measures
+from ragbench.evaluation.session.prepared import PreparedSessions, prepare
+
+if TYPE_CHECKING:
+    from ragbench.formats.sessions import SessionQrels, SessionRun, SessionTopics
+
+Source = str | os.PathLike[str] | bytes
+RunLike = "SessionRun | Source | Mapping[str, Sequence[Sequence[str]]]"
+QrelsLike = "SessionQrels | Source | Mapping[str, Mapping[str, int]]"
+
+IMPLEMENTATION = "ragbench.session"
+TIE_RULE = "ranks as given"
+
+
+def _values(
+    p: PreparedSessions, m: SessionMeasure, lengths: trail.DocLengths | None, docs: Sequence[str]
+) -> tuple[np.ndarray, str | None]:
+    family = m.family
+    if family == "NUM":
+        values, clipped = trail.num(p, m, lengths, docs)
+        note = f"{clipped} session(s) clipped to [0, 1] (the ideal was beaten near L)" if clipped else None
+        return values, note
+    table: dict[str, Callable[[], np.ndarray]] = {
+        "U": lambda: trail.session_u(p, m, lengths, docs),
+        "qU": lambda: trail.query_u(p, m),
+        "sessDCG": lambda: dcg.session_dcg(p, m),
+        "sessDCG/q": lambda: dcg.session_dcg_per_query(p, m),
+        "nsessDCG": lambda: dcg.normalized_session_dcg(p, m),
+        "esNDCG": lambda: expected.expected_session_ndcg(p, m),
+        "esNCG": lambda: expected.expected_session_ndcg(p, m),
+        "sRBP": lambda: dcg.session_rbp(p, m),
+        "qnDCG": lambda: dcg.query_ndcg(p, m),
+    }
+    return table[family](), None
+
+
+def _fingerprint(m: SessionMeasure) -> EngineFingerprint:
+    gain = m.params.get("gain")
+    gains = {"exp": "2^r-1", "lin": "r"}.get(str(gain)) if gain else None
+    if m.family in ("NUM", "U") and m["labels"] == "clicks":
+        gains = "1 per click"
+    return EngineFingerprint(
+        implementation=IMPLEMENTATION,
+        version=__version__,
+        tie_rule=TIE_RULE,
+        relevance_level=1,
+        gains=f"{gains}; negative grades {m['neg']}" if gains else f"negative grades {m['neg']}",
+    )
+
+
+def _from_mapping_run(
+    run: Mapping[str, Sequence[Sequence[str]]], clicks: Mapping[str, Sequence[Any]] | None, pool: Any
+) -> SessionRun:
+    from ragbench.formats.sessions import SessionRun
+
+    session_ids = tuple(sorted(run))
+    cols: dict[str, list[int]] = {"session": [], "query": [], "rank": [], "doc": [], "clicked": []}
+    for code, sid in enumerate(session_ids):
+        clicked_lists = (clicks or {}).get(sid, ())
+        for qi, docs in enumerate(run[sid], start=1):
+            chosen = set(clicked_lists[qi - 1]) if qi - 1 < len(clicked_lists) else set()
+            if len(set(docs)) != len(docs):
+                raise InputError(f"session {sid!r} query {qi}: a document is listed twice")
+            for rank, doc in enumerate(docs, start=1):
+                cols["session"].append(code)
+                cols["query"].append(qi)
+                cols["rank"].append(rank)
+                cols["doc"].append(pool.code(doc))
+                cols["clicked"].append(doc in chosen)
+    return SessionRun(
+        session=np.asarray(cols["session"], np.int32),
+        query_index=np.asarray(cols["query"], np.int32),
+        rank=np.asarray(cols["rank"], np.int64),
+        doc=np.asarray(cols["doc"], np.int32),
+        clicked=np.asarray(cols["clicked"], bool),
+        line=np.zeros(len(cols["doc"]), np.int64),
+        session_ids=session_ids,
+        num_queries=np.asarray([len(run[s]) for s in session_ids], np.int32),
+        strings=pool,
+        queries={},
+        session_lines=dict.fromkeys(session_ids, 0),
+        has_clicks=clicks is not None,
+    )
+
+
+def _from_mapping_qrels(qrels: Mapping[str, Mapping[Any, Any]], pool: Any) -> SessionQrels:
+    """``{session: {doc: grade}}`` (session-level) or ``{session: {query_index: {doc: grade}}}``."""
+    from ragbench.formats.sessions import SessionQrels
+
+    session_ids = tuple(sorted(qrels))
+    rows: list[tuple[int, int, int, int]] = []
+    for code, sid in enumerate(session_ids):
+        for key, value in qrels[sid].items():
+            if isinstance(value, Mapping):
+                rows.extend((code, int(key), pool.code(doc), int(g)) for doc, g in value.items())
+            else:
+                rows.append((code, 0, pool.code(key), int(value)))
+    array = np.asarray(rows, np.int64).reshape(-1, 4)
+    return SessionQrels(
+        session=array[:, 0].astype(np.int32),
+        query_index=array[:, 1].astype(np.int32),
+        doc=array[:, 2].astype(np.int32),
+        grade=array[:, 3],
+        line=np.zeros(len(rows), np.int64),
+        session_ids=session_ids,
+        strings=pool,
+    )
+
+
+def _codes(names: Sequence[str], into: Mapping[str, int], ids: tuple[str, ...]) -> np.ndarray:
+    """Index of each name in the result's sessions (-1 if absent); identity when they are the same."""
+    if tuple(names) == ids:
+        return np.arange(len(ids), dtype=np.int64)
+    return np.asarray([into.get(name, -1) for name in names], np.int64)
+
+
+def _load_lengths(
+    lengths: Mapping[str, tuple[float, float]] | None, strings: Sequence[str]
+) -> trail.DocLengths | None:
+    if lengths is None:
+        return None
+    snip = np.full(len(strings), np.nan)
+    body = np.full(len(strings), np.nan)
+    index = {doc: i for i, doc in enumerate(strings)}
+    for doc, (s, d) in lengths.items():
+        at = index.get(doc)
+        if at is not None:
+            snip[at], body[at] = s, d
+    return snip, body
+
+
+def evaluate_sessions(
+    qrels: Any,
+    run: Any,
+    measures: Sequence[str],
+    *,
+    sessions: SessionTopics | None = None,
+    name: str | None = None,
+    clicks: Mapping[str, Sequence[Any]] | None = None,
+    doc_lengths: Mapping[str, tuple[float, float]] | None = None,
+    overrides: Mapping[str, Value] | None = None,
+) -> EvalResult:
+    """Score a session run: one value per session and measure, and the mean over sessions.
+
+    Args:
+        qrels: session qrels: a path, bytes, a :class:`~ragbench.formats.sessions.SessionQrels`,
+            ``{session: {doc: grade}}`` or ``{session: {query_index: {doc: grade}}}``.
+        run: the session run: a path, bytes, a :class:`~ragbench.formats.sessions.SessionRun`, or
+            ``{session: [[doc, ...] per query]}`` (then ``clicks`` may give ``{session: [[clicked
+            doc, ...] per query]}``).
+        measures: session measure names (``NUM(L=1000)``, ``sessDCG@10``, ...).
+        sessions: the sessions that count (a benchmark's): qrels and run are checked against them,
+            and a session the run lacks scores 0. Default: the run's sessions.
+        name: the run's name in the result (default: the file name, or ``run``).
+        doc_lengths: ``{doc: (snippet chars, document chars)}`` for ``cost=chars``.
+        overrides: parameters applied to every measure that has them and does not set them, e.g.
+            :data:`~ragbench.evaluation.session.names.REFERENCE` (ir_metrics' conventions).
+
+    Returns:
+        An :class:`~ragbench.evaluation.engine.EvalResult` whose ``query_ids`` are session ids.
+        The mean skips NaN values (``zero=nan`` sessions).
+
+    Raises:
+        FormatError: a malformed file, a run or qrels session unknown to ``sessions`` (or, with no
+            ``sessions``, a qrels session the run does not have), each with file and line.
+        MeasureError: a bad measure name. InputError: ``cost=chars`` without lengths.
+    """
+    from ragbench.formats.sessions import (
+        check_qrels_against,
+        check_run_against,
+        read_session_qrels,
+        read_session_run,
+    )
+    from ragbench.formats.tables import new_pool
+
+    parsed = parse_session_measures(measures, overrides)
+    pool = new_pool()
+    if isinstance(run, Mapping):
+        run_table = _from_mapping_run(run, clicks, pool)
+    elif isinstance(run, str | os.PathLike | bytes):
+        run_table = read_session_run(run, pool=pool)
+    else:
+        run_table = run
+    if isinstance(qrels, Mapping):
+        qrels_table = _from_mapping_qrels(qrels, pool if run_table.strings is pool else new_pool())
+    elif isinstance(qrels, str | os.PathLike | bytes):
+        qrels_table = read_session_qrels(qrels, pool=pool if run_table.strings is pool else None)
+    else:
+        qrels_table = qrels
+    if name is None:
+        name = os.path.basename(os.fspath(run)) if isinstance(run, str | os.PathLike) else "run"
+
+    topics = sessions if sessions is not None else run_table.topics()
+    if sessions is not None:
+        check_run_against(run_table, sessions)
+    check_qrels_against(qrels_table, topics)
+
+    session_ids = tuple(topics.session_ids)
+    index = {sid: i for i, sid in enumerate(session_ids)}
+    run_map = _codes(run_table.session_ids, index, session_ids)
+    qrels_map = _codes(qrels_table.session_ids, index, session_ids)
+    row_session = run_map[run_table.session]
+    keep = slice(None) if (run_map >= 0).all() else row_session >= 0
+    # Documents: one numbering. Re-code the qrels' documents when they were read into another pool.
+    strings = list(run_table.strings)
+    qrels_doc = np.asarray(qrels_table.doc, np.int64)
+    if qrels_table.strings is not run_table.strings:
+        doc_index = {doc: i for i, doc in enumerate(strings)}
+        recode = np.empty(len(qrels_table.strings), np.int64)
+        for i, doc in enumerate(qrels_table.strings):
+            at = doc_index.get(doc)
+            if at is None:
+                at = doc_index[doc] = len(strings)
+                strings.append(doc)
+            recode[i] = at
+        qrels_doc = recode[qrels_doc] if qrels_doc.size else qrels_doc
+    prepared = prepare(
+        session_ids,
+        np.asarray(topics.num_queries, np.int64),
+        row_session[keep],
+        np.asarray(run_table.query_index, np.int64)[keep],
+        np.asarray(run_table.doc, np.int64)[keep],
+        np.asarray(run_table.clicked, bool)[keep],
+        qrels_map[np.asarray(qrels_table.session, np.int64)],
+        np.asarray(qrels_table.query_index, np.int64),
+        qrels_doc,
+        np.asarray(qrels_table.grade, np.int64),
+        len(strings),
+    )
+    lengths = _load_lengths(doc_lengths, strings)
+    per_query: dict[str, np.ndarray] = {}
+    aggregate: dict[str, float] = {}
+    fingerprints: dict[str, EngineFingerprint] = {}
+    notes: dict[str, str] = {}
+    for measure in parsed:
+        if measure.family in ("NUM", "U") and measure["labels"] == "clicks" and not run_table.has_clicks:
+            raise InputError(f"{measure.name}: labels=clicks needs a run with a clicked column")
+        values, note = _values(prepared, measure, lengths, strings)
+        per_query[measure.name] = values
+        finite = values[~np.isnan(values)]
+        aggregate[measure.name] = float(finite.mean()) if finite.size else float("nan")
+        fingerprints[measure.name] = _fingerprint(measure)
+        if note:
+            notes[measure.name] = note
+    return EvalResult(
+        run=name,
+        measures=tuple(m.name for m in parsed),
+        query_ids=session_ids,
+        per_query=per_query,
+        aggregate=aggregate,
+        fingerprints=fingerprints,
+        notes=notes,
+    )
