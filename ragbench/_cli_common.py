@@ -52,7 +52,8 @@ class Format(str, Enum):
 FormatOpt = Annotated[Format, typer.Option("-f", "--format", help="Output format.")]
 
 
-def print_table(results: Sequence[Any], per_query: bool) -> None:
+def print_table(results: Sequence[Any], per_query: bool, unit: str = "topic") -> None:
+    """Results as a Rich table; ``unit`` names what each row is (``topic`` or ``session``)."""
     from rich.table import Table
 
     from ragbench.evaluation.render import _value, measure_names, rows
@@ -61,7 +62,7 @@ def print_table(results: Sequence[Any], per_query: bool) -> None:
     table = Table(show_edge=False, header_style="bold")
     table.add_column("run")
     if per_query:
-        table.add_column("query")
+        table.add_column("query" if unit == "topic" else unit)
     for m in measures:
         table.add_column(m, justify="right")
     for run, query_id, values in rows(results, per_query):
@@ -74,4 +75,4 @@ def print_table(results: Sequence[Any], per_query: bool) -> None:
     if results:
         fp = results[0].fingerprints
         engines = sorted({str(f) for f in fp.values()})
-        err.print(f"[dim]{len(results[0].query_ids)} topics; " + " | ".join(engines) + "[/]")
+        err.print(f"[dim]{len(results[0].query_ids)} {unit}s; " + " | ".join(engines) + "[/]")

@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:
 
         results = _score(qrels, runs, measure, sessions, lengths, reference)
         if fmt is Format.table:
-            print_table(results, per_query)
+            print_table(results, per_query, unit="session")
         else:
             sys.stdout.write(RENDERERS[fmt.value](results, per_query))
 
