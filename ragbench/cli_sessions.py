@@ -42,36 +42,26 @@ ReferenceOpt = Annotated[
 
 
 def _read_lengths(path: Path) -> dict[str, tuple[float, float]]:
-    """``doc_id snippet_chars doc_chars`` per line (whitespace-separated, ``#`` comments)."""
+    """``doc_id snippet_chars doc_chars`` per line (whitespace-separated, ``#`` comments), read with
+    the TREC readers' line splitter and number syntax."""
     from ragbench.errors import FormatError
     from ragbench.formats.problems import Problem
+    from ragbench.formats.trec import _content_lines, _load, _parse_float
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError([Problem(str(path), 0, f"cannot read: {exc}")]) from None
+    data, name = _load(path, None)
     lengths: dict[str, tuple[float, float]] = {}
-    problems = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
-            continue
+    problems: list[Problem] = []
+    for number, fields in _content_lines(data, name, problems):
         if len(fields) != 3:
             problems.append(
                 Problem(
-                    str(path),
-                    number,
-                    f"expected 3 fields (doc_id snippet_chars doc_chars), found {len(fields)}",
+                    name, number, f"expected 3 fields (doc_id snippet_chars doc_chars), found {len(fields)}"
                 )
             )
             continue
-        try:
-            snip, body = float(fields[1]), float(fields[2])
-        except ValueError:
-            problems.append(Problem(str(path), number, "snippet and document lengths must be numbers"))
-            continue
-        if snip < 0 or body < 0:
-            problems.append(Problem(str(path), number, "lengths must be >= 0"))
+        snip, body = _parse_float(fields[1]), _parse_float(fields[2])
+        if snip is None or body is None or not (0 <= snip < float("inf") and 0 <= body < float("inf")):
+            problems.append(Problem(name, number, "snippet and document lengths must be finite numbers >= 0"))
             continue
         lengths[fields[0]] = (snip, body)
     if problems:

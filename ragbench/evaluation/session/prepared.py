@@ -58,7 +58,7 @@ class PreparedSessions:
         return np.cumsum(self.num_queries) - self.num_queries
 
 
-def _dedupe_max(keys: np.ndarray, grades: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def dedupe_max(keys: np.ndarray, grades: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unique keys (sorted) with the maximum grade of each."""
     if keys.size == 0:
         return keys, grades
@@ -68,7 +68,7 @@ def _dedupe_max(keys: np.ndarray, grades: np.ndarray) -> tuple[np.ndarray, np.nd
     return keys[last], grades[last]
 
 
-def _lookup(sorted_keys: np.ndarray, values: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def lookup(sorted_keys: np.ndarray, values: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(value or 0, found) for each key, by binary search in ``sorted_keys``."""
     if sorted_keys.size == 0:
         return np.zeros(keys.size, np.int64), np.zeros(keys.size, bool)
@@ -110,8 +110,8 @@ def prepare(
     per_query[qrels_session[qrels_query > 0]] = True
 
     # Session-level labels: given ones, or the maximum over the session's per-query labels.
-    s_keys, s_grades = _dedupe_max(qrels_session * docs + qrels_doc, qrels_grade)
-    row_sgrade, _ = _lookup(s_keys, s_grades, run_session * docs + run_doc)
+    s_keys, s_grades = dedupe_max(qrels_session * docs + qrels_doc, qrels_grade)
+    row_sgrade, _ = lookup(s_keys, s_grades, run_session * docs + run_doc)
 
     pq = qrels_query > 0
     q_width = int(max(num_queries.max(initial=0), qrels_query.max(initial=0))) + 1
@@ -120,7 +120,7 @@ def prepare(
         q_keys = (qrels_session[pq] * q_width + qrels_query[pq]) * docs + qrels_doc[pq]
         q_order = np.argsort(q_keys, kind="stable")
         row_keys = (run_session * q_width + run_query) * docs + run_doc
-        row_qgrade, _ = _lookup(q_keys[q_order], qrels_grade[pq][q_order], row_keys)
+        row_qgrade, _ = lookup(q_keys[q_order], qrels_grade[pq][q_order], row_keys)
         row_grade = np.where(per_query[run_session], row_qgrade, row_sgrade)
     else:  # every session judged as a whole: the display label is the session label
         row_grade = row_sgrade

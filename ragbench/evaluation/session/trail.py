@@ -27,7 +27,7 @@ from ragbench.evaluation.session.common import (
     ratio,
 )
 from ragbench.evaluation.session.names import SessionMeasure
-from ragbench.evaluation.session.prepared import PreparedSessions, cumsum_in_group
+from ragbench.evaluation.session.prepared import PreparedSessions, cumsum_in_group, dedupe_max, lookup
 
 DocLengths = tuple[np.ndarray, np.ndarray]
 """(snippet length, document length) per doc code; NaN where unknown."""
@@ -43,14 +43,9 @@ def _row_labels(p: PreparedSessions, m: SessionMeasure, top: np.ndarray) -> np.n
     if m["a2"] and clicked.any():
         # A2: a document clicked in query j is relevant in every earlier query i < j that showed it.
         key = session * p.num_docs + doc
-        click_keys = key[clicked]
-        last = np.full(click_keys.size, 0, np.int64)
-        order = np.lexsort((query[clicked], click_keys))
-        click_keys, last = click_keys[order], query[clicked][order]
-        final = np.r_[click_keys[1:] != click_keys[:-1], True]
-        click_keys, last = click_keys[final], last[final]
-        at = np.minimum(np.searchsorted(click_keys, key), click_keys.size - 1)
-        later_click = (click_keys[at] == key) & (query < last[at])
+        click_keys, last = dedupe_max(key[clicked], query[clicked])  # each document's last click
+        last_click, _ = lookup(click_keys, last, key)
+        later_click = query < last_click
         rel = np.maximum(rel, later_click.astype(np.int64))
     return rel
 
