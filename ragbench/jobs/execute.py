@@ -35,10 +35,14 @@ class StageWorker:
                 raise
             self.error = exc
 
-    def call(self, method: str, *args: Any) -> Any:
+    def call(self, method: str, *args: Any) -> tuple[Any, dict[str, Any]]:
+        """``stage.method(*args)``, and the per-query stats the stage kept while it ran (a stage
+        with a ``pop_stats()`` method reports e.g. latency and token counts; others ``{}``)."""
         if self.error is not None:
             raise self.error
-        return getattr(self.stage, method)(*args)
+        result = getattr(self.stage, method)(*args)
+        pop_stats = getattr(self.stage, "pop_stats", None)
+        return result, (pop_stats() if callable(pop_stats) else {})
 
     def node(self) -> str:
         """The Ray node this worker runs on ("local" outside Ray)."""
@@ -61,6 +65,7 @@ def run_batches(
     parallelism: int | None = None,
     on_done: Tick = None,
     nodes: set[str] | None = None,
+    stats: dict[str, Any] | None = None,
 ) -> list[Any]:
     """``stage.method(*batch)`` for every batch, results in batch order.
 
@@ -73,17 +78,18 @@ def run_batches(
         parallelism: actors per stage (default: the cluster's CPUs, at most the batch count).
         on_done: called with a batch's size when it finishes.
         nodes: if given, the Ray node ids of the actors are added to it.
+        stats: if given, the stages' per-query stats (``{query_id: {...}}``) are added to it.
     """
     if not batches:
         return []
     if not use_ray:
         worker = StageWorker(spec)
-        results = []
+        pairs = []
         for batch, size in zip(batches, sizes, strict=True):
-            results.append(worker.call(method, *batch))
+            pairs.append(worker.call(method, *batch))
             if on_done is not None:
                 on_done(size)
-        return results
+        return _unpack(pairs, stats)
     from ragbench.jobs.cluster import ensure_ray, gpu_count
 
     ray = ensure_ray()
@@ -111,13 +117,20 @@ def run_batches(
                 on_done(size_of[ready[0]])
         if nodes is not None:
             nodes.update(ray.get([actor.node.remote() for actor in actors]))
-        return ray.get(refs)
+        return _unpack(ray.get(refs), stats)
     finally:
         for actor in actors:
             ray.kill(actor)
 
 
-GPU_STAGE_TYPES = frozenset({"dense"})
+def _unpack(pairs: list[tuple[Any, dict[str, Any]]], stats: dict[str, Any] | None) -> list[Any]:
+    if stats is not None:
+        for _, kept in pairs:
+            stats.update(kept)
+    return [result for result, _ in pairs]
+
+
+GPU_STAGE_TYPES = frozenset({"dense", "blockrank", "full-attention", "llm", "context"})
 """Stage types whose actors ask Ray for a GPU share when the cluster has GPUs."""
 
 

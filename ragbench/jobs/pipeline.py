@@ -43,6 +43,9 @@ class PipelineResult:
     per_topic: dict[str, dict[str, float]] = field(default_factory=dict)
     """measure -> {query_id: value} over the qrels' topics (empty without qrels)."""
     nodes: dict[str, set[str]] = field(default_factory=dict)
+    stage_stats: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    """step label -> {query_id: {"seconds": .., "prompt_tokens": .., ...}} from stages that keep
+    per-query stats (LM rerankers and rewriters)."""
     run_id: int | None = None
     stored_note: str = ""
 
@@ -132,6 +135,7 @@ def _stage_over_queries(
     progress: Progress | None,
     label: str,
     nodes: dict[str, set[str]],
+    stats: dict[str, dict[str, dict[str, float]]],
 ) -> list[Any]:
     batches = split(list(queries), config.ray.batch_size)
     total, done = len(queries), 0
@@ -153,6 +157,7 @@ def _stage_over_queries(
         parallelism=config.ray.parallelism,
         on_done=tick,
         nodes=nodes.setdefault(label, set()) if use_ray else None,
+        stats=stats.setdefault(label, {}),
     )
 
 
@@ -169,12 +174,15 @@ def rank(
     use_ray: bool | None = None,
     progress: Progress | None = None,
     nodes: dict[str, set[str]] | None = None,
+    stats: dict[str, dict[str, dict[str, float]]] | None = None,
 ) -> tuple[Ranking, dict[str, float]]:
     """Run the stages of ``config`` over its topics; returns the final ranking and seconds per step.
 
-    ``nodes``, if given, gets the Ray node ids each step's actors ran on.
+    ``nodes``, if given, gets the Ray node ids each step's actors ran on; ``stats`` the per-query
+    stats of the steps whose stages keep them.
     """
     nodes = {} if nodes is None else nodes
+    stats = {} if stats is None else stats
     use_ray = config.ray.enabled if use_ray is None else use_ray
     if use_ray:
         from ragbench.jobs.cluster import ensure_ray
@@ -194,7 +202,7 @@ def rank(
         started = time.perf_counter()
         parts = _stage_over_queries(
             config.rewriter, "rewrite", queries, lambda batch: (), config, use_ray, progress,
-            f"rewrite {config.rewriter.name}", nodes,
+            f"rewrite {config.rewriter.name}", nodes, stats,
         )  # fmt: skip
         queries = _merge(parts, order)
         seconds[f"rewrite {config.rewriter.name}"] = time.perf_counter() - started
@@ -204,7 +212,7 @@ def rank(
         started = time.perf_counter()
         parts = _stage_over_queries(
             spec, "search", queries, lambda batch: (config.depth,), config, use_ray, progress,
-            f"retrieve {spec.name}", nodes,
+            f"retrieve {spec.name}", nodes, stats,
         )  # fmt: skip
         rankings.append(_merge(parts, order))
         seconds[f"retrieve {spec.name}"] = time.perf_counter() - started
@@ -224,11 +232,13 @@ def rank(
         parts = _stage_over_queries(  # a reranker judges against what the user asked, not the rewrite
             config.reranker, "rerank", original,
             lambda batch: ({q: current.get(q, []) for q in batch}, config.depth), config, use_ray, progress,
-            f"rerank {config.reranker.name}", nodes,
+            f"rerank {config.reranker.name}", nodes, stats,
         )  # fmt: skip
         ranking = _merge(parts, order)
         seconds[f"rerank {config.reranker.name}"] = time.perf_counter() - started
 
+    for label in [label for label, kept in stats.items() if not kept]:
+        del stats[label]
     return {q: ranking.get(q, [])[: config.depth] for q in order}, seconds
 
 
@@ -255,10 +265,11 @@ def run_pipeline(
     if store and config.benchmark is not None:
         _check_database()  # an unmigrated or unreachable database fails now, not after the work
     nodes: dict[str, set[str]] = {}
-    ranking, seconds = rank(config, use_ray=use_ray, progress=progress, nodes=nodes)
+    stats: dict[str, dict[str, dict[str, float]]] = {}
+    ranking, seconds = rank(config, use_ray=use_ray, progress=progress, nodes=nodes, stats=stats)
     data = format_run(ranking, config.name, ir_metadata(config))
     write_run(config.output, data)
-    result = PipelineResult(config, ranking, config.output, data, seconds, nodes=nodes)
+    result = PipelineResult(config, ranking, config.output, data, seconds, nodes=nodes, stage_stats=stats)
     if config.qrels is not None:
         from ragbench.evaluation.engine import evaluate
 
@@ -270,7 +281,7 @@ def run_pipeline(
             for m in evaluated.measures
         }
     if store and config.benchmark is not None:
-        result.run_id, result.stored_note = _store(config, data, seconds)
+        result.run_id, result.stored_note = _store(config, data, seconds, stats)
     result.seconds["total"] = time.perf_counter() - total_started
     return result
 
@@ -282,7 +293,28 @@ def _check_database() -> None:
     engine.dispose()
 
 
-def _store(config: PipelineConfig, data: bytes, seconds: dict[str, float]) -> tuple[int | None, str]:
+def summarize_stats(per_query: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Totals and per-query means of a step's stats (``seconds`` also as the median and p95)."""
+    import numpy as np
+
+    summary: dict[str, float] = {"queries": len(per_query)}
+    keys = sorted({key for row in per_query.values() for key in row})
+    for key in keys:
+        values = np.array([row[key] for row in per_query.values() if key in row], dtype=float)
+        summary[f"{key}_total"] = round(float(values.sum()), 6)
+        summary[f"{key}_mean"] = round(float(values.mean()), 6)
+        if key == "seconds":
+            summary["seconds_median"] = round(float(np.median(values)), 6)
+            summary["seconds_p95"] = round(float(np.percentile(values, 95)), 6)
+    return summary
+
+
+def _store(
+    config: PipelineConfig,
+    data: bytes,
+    seconds: dict[str, float],
+    stats: dict[str, dict[str, dict[str, float]]],
+) -> tuple[int | None, str]:
     from ragbench.store import service
     from ragbench.store.db import database_errors, open_database
     from ragbench.store.settings import get_settings
@@ -316,6 +348,11 @@ def _store(config: PipelineConfig, data: bytes, seconds: dict[str, float]) -> tu
                 "pipeline": config.raw,
                 "seconds": {k: round(v, 3) for k, v in seconds.items()},
             }
+            if stats:
+                metadata["stages"] = {
+                    label: {"summary": summarize_stats(rows), "per_query": rows}
+                    for label, rows in stats.items()
+                }
             try:
                 with s.begin_nested():
                     run = service.submit_run(

@@ -1,0 +1,104 @@
+"""Pipeline stage types ``blockrank`` and ``full-attention`` (rerankers).
+
+```yaml
+reranker:
+  type: blockrank            # or full-attention (the baseline: same prompt and readout)
+  model: SmolLM2-135M-Instruct   # the packaged default, or a local HF causal LM / checkpoint dir
+  layer: 18                  # l*, 0-based; default 0.6 of the depth
+  route: linear              # blockrank only: linear (KV cache) or reference (explicit 4-D mask)
+  candidates: 50             # rerank the top 50 of the first stage
+  chunk: 160                 # tokens of each document's text
+  ids: docid                 # docid (order-free) or slot (0..N-1, as the paper)
+  signal: 2                  # signal rows: the last 2 prompt tokens, or 1
+  offset: null               # query segment's first position (default: after the longest doc)
+  device: auto               # cpu, cuda, cuda:N; bf16 on CUDA unless dtype says otherwise
+  dtype: null
+  batch_size: 1              # queries per forward pass
+```
+A checkpoint written by ``ragbench train blockrank`` carries its layer and prompt settings in its
+manifest; options given here override them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ragbench.errors import InputError
+from ragbench.jobs.config import StageSpec
+from ragbench.jobs.stages import Options, register
+
+OPTIONS = {"model", "layer", "route", "candidates", "chunk", "ids", "signal", "offset", "device", "dtype",
+           "batch_size"}  # fmt: skip
+_CORPORA: dict[str, dict[str, str]] = {}
+
+
+def corpus_texts(spec: StageSpec) -> dict[str, str]:
+    """``doc_id -> text`` of the config's corpus (read once per worker process)."""
+    from ragbench.formats.corpus import iter_corpus
+
+    if spec.corpus is None:
+        raise InputError(
+            f"{spec.where}: a {spec.type} reranker needs the config's corpus (the document texts)"
+        )
+    if spec.corpus not in _CORPORA:
+        _CORPORA[spec.corpus] = {
+            doc.doc_id: doc.contents for doc in iter_corpus(spec.corpus, empty="warning")
+        }
+    return _CORPORA[spec.corpus]
+
+
+def manifest_defaults(model: str | None) -> dict[str, Any]:
+    """The reranker settings a trained checkpoint's manifest records (``{}`` for other models)."""
+    if model is None:
+        return {}
+    path = Path(model).expanduser() / "ragbench-manifest.json"
+    if not path.is_file():
+        return {}
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    return dict(manifest.get("reranker", {}))
+
+
+def _build(spec: StageSpec, route: str) -> Any:
+    from rankers.blockrank.reranker import BlockRankReranker
+    from rankers.lm import load_lm
+
+    opts = Options(spec, OPTIONS)
+    model = opts.text("model")
+    if model is not None and model != "SmolLM2-135M-Instruct":
+        model = spec.path(model)
+    saved = manifest_defaults(model)
+    if spec.type == "blockrank":
+        route = opts.text("route", "linear", choices=("linear", "reference")) or "linear"
+    elif "route" in spec.options:
+        raise opts.error("route", "full-attention has one route (causal attention over the whole prompt)")
+    offset = opts.integer("offset", saved.get("offset"), low=0)
+    lm = load_lm(model, device=opts.text("device", "auto"), dtype=opts.text("dtype", None,
+                 choices=("float32", "bfloat16", "float16")))  # fmt: skip
+    try:
+        return BlockRankReranker(
+            lm,
+            corpus_texts(spec),
+            route=route,  # type: ignore[arg-type]
+            layer=opts.integer("layer", saved.get("layer"), low=0),
+            candidates=opts.integer("candidates", 100) or 100,
+            chunk=opts.integer("chunk", saved.get("chunk", 160)) or 160,
+            ids=opts.text("ids", saved.get("ids", "docid"), choices=("docid", "slot")),  # type: ignore[arg-type]
+            signal=opts.integer("signal", saved.get("signal", 2)) or 2,
+            offset=offset,
+            queries_per_batch=opts.integer("batch_size", 1) or 1,
+            name=spec.name,
+        )
+    except ValueError as exc:
+        raise InputError(f"{spec.where}: {exc}") from None
+
+
+@register("reranker", "blockrank")
+def blockrank(spec: StageSpec) -> Any:
+    return _build(spec, "linear")
+
+
+@register("reranker", "full-attention")
+def full_attention(spec: StageSpec) -> Any:
+    return _build(spec, "full")
