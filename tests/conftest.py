@@ -41,3 +41,12 @@ def cacm_data() -> Path:
     if not (path / "cacm.jsonl").is_file():
         pytest.skip("../shared/data/cacm is not beside this checkout")
     return path
+
+
+@pytest.fixture(scope="session")
+def smollm2():  # -> rankers.lm.LoadedLM (imported lazily: torch loads only for tests that ask)
+    """The packaged SmolLM2-135M-Instruct on CPU in float32 (converted from GGUF on first use)."""
+    pytest.importorskip("torch")
+    from rankers.lm import load_lm
+
+    return load_lm(device="cpu")
