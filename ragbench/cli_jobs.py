@@ -78,7 +78,7 @@ def run_command(
 ) -> None:
     """Run a pipeline: build missing indexes, retrieve, fuse, rerank, write the run, store and score it."""
     from ragbench.jobs.config import load_pipeline
-    from ragbench.jobs.pipeline import run_pipeline
+    from ragbench.jobs.pipeline import run_pipeline, summarize_stats
 
     pipeline = load_pipeline(config)
     with progress_bars() as progress:
@@ -93,6 +93,18 @@ def run_command(
     err.print(
         "seconds: " + ", ".join(f"{step} {value:.1f}" for step, value in result.seconds.items()), markup=False
     )
+    for step, rows in result.stage_stats.items():
+        summary = summarize_stats(rows)
+        tokens = [
+            f"{key.removesuffix('_mean')} {summary[key]:.0f}"
+            for key in summary
+            if key.endswith("tokens_mean")
+        ]
+        err.print(
+            f"{step}: {summary['queries']} queries, per query {summary.get('seconds_mean', 0.0):.3f} s mean, "
+            f"{summary.get('seconds_p95', 0.0):.3f} s p95" + "".join(f", {t} mean" for t in tokens),
+            markup=False,
+        )
     if result.stored_note:
         err.print(result.stored_note, markup=False)
     if result.scores:

@@ -60,9 +60,10 @@ def manifest_defaults(model: str | None) -> dict[str, Any]:
     return dict(manifest.get("reranker", {}))
 
 
-def _build(spec: StageSpec, route: str) -> Any:
-    from rankers.blockrank.reranker import BlockRankReranker
-    from rankers.lm import load_lm
+def _settings(spec: StageSpec) -> dict[str, Any]:
+    """The reranker's settings from its options (and a checkpoint's manifest); no model loaded."""
+    from rankers.blockrank.reranker import default_layer
+    from rankers.lm import resolve_lm
 
     opts = Options(spec, OPTIONS)
     model = opts.text("model")
@@ -70,35 +71,57 @@ def _build(spec: StageSpec, route: str) -> Any:
         model = spec.path(model)
     saved = manifest_defaults(model)
     if spec.type == "blockrank":
-        route = opts.text("route", "linear", choices=("linear", "reference")) or "linear"
+        route = opts.text("route", "linear", choices=("linear", "reference"))
     elif "route" in spec.options:
         raise opts.error("route", "full-attention has one route (causal attention over the whole prompt)")
-    offset = opts.integer("offset", saved.get("offset"), low=0)
-    lm = load_lm(model, device=opts.text("device", "auto"), dtype=opts.text("dtype", None,
-                 choices=("float32", "bfloat16", "float16")))  # fmt: skip
+    else:
+        route = "full"
+    directory, _, _ = resolve_lm(model)
+    layers = json.loads((directory / "config.json").read_text(encoding="utf-8")).get("num_hidden_layers")
+    layer = opts.integer("layer", saved.get("layer"), low=0)
+    if layer is not None and layers is not None and layer >= layers:
+        raise opts.error("layer", f"layer {layer} is outside 0..{layers - 1} (the model has {layers} layers)")
+    return {
+        "model": model,
+        "device": opts.text("device", "auto"),
+        "dtype": opts.text("dtype", None, choices=("float32", "bfloat16", "float16")),
+        "route": route,
+        "layer": layer if layer is not None or layers is None else default_layer(layers),
+        "candidates": opts.integer("candidates", 100),
+        "chunk": opts.integer("chunk", saved.get("chunk", 160)),
+        "ids": opts.text("ids", saved.get("ids", "docid"), choices=("docid", "slot")),
+        "signal": opts.integer("signal", saved.get("signal", 2)),
+        "offset": opts.integer("offset", saved.get("offset"), low=0),
+        "queries_per_batch": opts.integer("batch_size", 1),
+    }
+
+
+def _prepare(spec: StageSpec, on_progress: Any, use_ray: bool) -> None:
+    # Before any stage runs: a bad option fails the run now, not after first-stage retrieval.
+    _settings(spec)
+    if spec.corpus is None:
+        raise InputError(f"{spec.where}: a {spec.type} reranker needs the config's corpus (document texts)")
+
+
+def _build(spec: StageSpec) -> Any:
+    from rankers.blockrank.reranker import BlockRankReranker
+    from rankers.lm import load_lm
+
+    settings = _settings(spec)
+    if settings["signal"] not in (1, 2):
+        raise InputError(f"{spec.where}.signal: use 1 or 2 (signal rows at the end of the prompt)")
+    lm = load_lm(settings.pop("model"), device=settings.pop("device"), dtype=settings.pop("dtype"))
     try:
-        return BlockRankReranker(
-            lm,
-            corpus_texts(spec),
-            route=route,  # type: ignore[arg-type]
-            layer=opts.integer("layer", saved.get("layer"), low=0),
-            candidates=opts.integer("candidates", 100) or 100,
-            chunk=opts.integer("chunk", saved.get("chunk", 160)) or 160,
-            ids=opts.text("ids", saved.get("ids", "docid"), choices=("docid", "slot")),  # type: ignore[arg-type]
-            signal=opts.integer("signal", saved.get("signal", 2)) or 2,
-            offset=offset,
-            queries_per_batch=opts.integer("batch_size", 1) or 1,
-            name=spec.name,
-        )
+        return BlockRankReranker(lm, corpus_texts(spec), name=spec.name, **settings)
     except ValueError as exc:
         raise InputError(f"{spec.where}: {exc}") from None
 
 
-@register("reranker", "blockrank")
+@register("reranker", "blockrank", prepare=_prepare)
 def blockrank(spec: StageSpec) -> Any:
-    return _build(spec, "linear")
+    return _build(spec)
 
 
-@register("reranker", "full-attention")
+@register("reranker", "full-attention", prepare=_prepare)
 def full_attention(spec: StageSpec) -> Any:
-    return _build(spec, "full")
+    return _build(spec)
