@@ -49,6 +49,8 @@ class Prompt:
     """Training target after ``Final Answer: [`` (empty at inference)."""
     signal: int = 2
     """How many tokens at the end of ``query`` are signal rows."""
+    labels: list[list[int]] = field(default_factory=list)
+    """Each document's ID as the answer would spell it right after ``Final Answer: [``."""
 
     @property
     def n_tokens(self) -> int:
@@ -138,4 +140,5 @@ class PromptBuilder:
             doc_ids=[d for d, _ in docs],
             answer=target,
             signal=self.signal,
+            labels=[self._encode(label) for label in labels],
         )

@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from rankers.base import Hits, Ranking, sort_hits
 from rankers.blockrank.prompt import IdStyle, PromptBuilder
-from rankers.blockrank.scoring import score_full, score_linear, score_reference
+from rankers.blockrank.scoring import score_decode, score_full, score_linear, score_reference
 
-Route = Literal["linear", "reference", "full"]
-ROUTES: tuple[str, ...] = ("linear", "reference", "full")
+Route = Literal["linear", "reference", "full", "decode"]
+ROUTES: tuple[str, ...] = ("linear", "reference", "full", "decode")
 
 
 def default_layer(num_layers: int) -> int:
@@ -32,7 +32,8 @@ class BlockRankReranker:
         lm: a :class:`rankers.lm.LoadedLM`.
         documents: ``doc_id -> text`` for the candidates (the corpus).
         route: ``linear`` (BlockRank, KV-cache route), ``reference`` (BlockRank, explicit 4-D
-            mask) or ``full`` (the full-attention baseline).
+            mask), ``full`` (the full-attention baseline) or ``decode`` (full attention, scored by
+            constrained decoding of the answer ID; all layers run).
         layer: ``l*`` (0-based); default :func:`default_layer`.
         candidates: how many of each list to rerank.
         queries_per_batch: prompts per forward pass.
@@ -83,6 +84,8 @@ class BlockRankReranker:
         model = self.lm.model
         if self.route == "full":
             return score_full(model, prompts, self.layer)
+        if self.route == "decode":
+            return score_decode(model, prompts)
         if self.route == "reference":
             return score_reference(model, prompts, self.layer, self.offset)
         return score_linear(model, prompts, self.layer, self.offset, pad_id=self.lm.tokenizer.pad_token_id)
@@ -124,8 +127,9 @@ class BlockRankReranker:
 
 
 def _merge(head: Hits, scores: list[float], tail: Hits, depth: int) -> Hits:
-    """Reranked head (scores in [0, 1]) above the untouched tail (scores below every head score,
-    in the tail's own order)."""
+    """Reranked head above the untouched tail (scores below every head score, in the tail's own
+    order)."""
     reranked = sort_hits(((doc, float(s)) for (doc, _), s in zip(head, scores, strict=True)))
-    below = [(doc, -1.0 - i) for i, (doc, _) in enumerate(tail)]
+    floor = min((s for _, s in reranked), default=0.0)
+    below = [(doc, min(floor, 0.0) - 1.0 - i) for i, (doc, _) in enumerate(tail)]
     return (reranked + below)[:depth]

@@ -204,3 +204,36 @@ def score_linear(
                 use_cache=True,
             )
     return _split(found["scores"], prompts)
+
+
+@torch.inference_mode()
+def score_decode(model: Any, prompts: Sequence[Prompt]) -> list[list[float]]:
+    """The constrained-decoding baseline: full causal attention over the whole prompt through every
+    layer and the LM head, then each document's score is the log-probability that the answer
+    starts with its ID (``log p(id tokens | prompt)``). That is constrained decoding of the first
+    answer ID carried out exhaustively over the valid IDs (a beam as wide as the list), which
+    ranks every candidate rather than only the beam's survivors."""
+    device = _device(model)
+    results = []
+    for prompt in prompts:
+        ids = torch.tensor([prompt.inst + [t for d in prompt.docs for t in d] + prompt.query], device=device)
+        out = model(input_ids=ids, use_cache=True)
+        first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+        labels = prompt.labels
+        longest = max(len(label) for label in labels)
+        scores = [float(first[label[0]]) for label in labels]
+        if longest > 1:
+            rows = torch.tensor(
+                [label[:-1] + [0] * (longest - len(label)) for label in labels], device=device
+            )
+            cache = out.past_key_values
+            cache.batch_repeat_interleave(len(labels))
+            positions = ids.shape[1] + torch.arange(longest - 1, device=device)
+            step = model(
+                input_ids=rows, past_key_values=cache, position_ids=positions[None].expand(len(labels), -1)
+            )
+            logp = torch.log_softmax(step.logits.float(), dim=-1)  # (N, longest-1, vocab)
+            for k, label in enumerate(labels):
+                scores[k] += sum(float(logp[k, i, token]) for i, token in enumerate(label[1:]))
+        results.append(scores)
+    return results

@@ -5,7 +5,8 @@ reranker:
   type: blockrank            # or full-attention (the baseline: same prompt and readout)
   model: SmolLM2-135M-Instruct   # the packaged default, or a local HF causal LM / checkpoint dir
   layer: 18                  # l*, 0-based; default 0.6 of the depth
-  route: linear              # blockrank only: linear (KV cache) or reference (explicit 4-D mask)
+  route: linear              # blockrank: linear (KV cache) or reference (explicit 4-D mask);
+                             # full-attention: attention (the readout) or decode (answer-ID log-prob)
   candidates: 50             # rerank the top 50 of the first stage
   chunk: 160                 # tokens of each document's text
   ids: docid                 # docid (order-free) or slot (0..N-1, as the paper)
@@ -72,10 +73,12 @@ def _settings(spec: StageSpec) -> dict[str, Any]:
     saved = manifest_defaults(model)
     if spec.type == "blockrank":
         route = opts.text("route", "linear", choices=("linear", "reference"))
-    elif "route" in spec.options:
-        raise opts.error("route", "full-attention has one route (causal attention over the whole prompt)")
     else:
-        route = "full"
+        route = (
+            "full"
+            if opts.text("route", "attention", choices=("attention", "decode")) == "attention"
+            else "decode"
+        )
     directory, _, _ = resolve_lm(model)
     layers = json.loads((directory / "config.json").read_text(encoding="utf-8")).get("num_hidden_layers")
     layer = opts.integer("layer", saved.get("layer"), low=0)

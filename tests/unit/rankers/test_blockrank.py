@@ -193,3 +193,19 @@ def test_reranker_reorders_the_head_and_keeps_the_tail(smollm2, cacm_data: Path)
     stats = reranker.pop_stats()
     assert set(stats) == {"q1"} and stats["q1"]["documents"] == 5 and stats["q1"]["prompt_tokens"] > 5 * 10
     assert reranker.pop_stats() == {}
+
+
+def test_decode_route_is_the_answer_id_log_probability(smollm2, builder, cacm_data: Path) -> None:
+    from rankers.blockrank.scoring import score_decode
+
+    prompt = builder.build("sorting", cacm_docs(cacm_data, 4, seed=6))
+    scores = score_decode(smollm2.model, [prompt])[0]
+    prefix = prompt.inst + [t for block in prompt.docs for t in block] + prompt.query
+    for k in (0, 3):  # independently: one plain forward over prompt + that document's ID
+        label = prompt.labels[k]
+        with torch.inference_mode():
+            logits = smollm2.model(input_ids=torch.tensor([prefix + label])).logits[0].float()
+        logp = torch.log_softmax(logits, dim=-1)
+        expected = sum(float(logp[len(prefix) - 1 + i, token]) for i, token in enumerate(label))
+        assert scores[k] == pytest.approx(expected, abs=1e-4)
+    assert all(s < 0 for s in scores)
