@@ -11,7 +11,7 @@ Contenders, timed in interleaved rounds in one process:
 - ``reference``: BlockRank through the explicit 4-D mask (``score_reference``), for N <= 20 only:
   its mask and the attention matrix it implies grow as S^2.
 
-Each cell is the median of ``--repeats`` timed runs after one warm-up run of that cell. Floors
+Each cell is the median of ``--repeats`` timed runs (every route is warmed up once at N = 10 first). Floors
 (issue 7): full / blockrank >= 4.7 at N = 100, blockrank(100) / blockrank(50) <= 2.3.
 
     python benchmarks/blockrank_latency.py [--sizes 10,20,50,100,200] [--full-max 100] [--repeats 3]
@@ -53,7 +53,6 @@ def documents(tokenizer: Any, corpus: Path, count: int, chunk: int) -> list[tupl
 
 
 def timed(fn: Any, repeats: int) -> dict[str, float]:
-    fn()  # warm-up
     runs = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -96,6 +95,9 @@ def main() -> None:
 
         return call
 
+    warm = builder.build(query, pool[:10])
+    for route in (score_linear, score_full, score_reference):  # one warm-up of every route
+        run(route, warm)()
     rows = []
     for n in sizes:
         prompt = builder.build(query, pool[:n])
