@@ -114,9 +114,26 @@ def score_linear(
 
     ``doc_tokens_per_batch`` bounds the padded tokens of one document batch (memory).
     """
+    return score_linear_layers(
+        model, prompts, [layer], offset, doc_tokens_per_batch=doc_tokens_per_batch, pad_id=pad_id
+    )[layer]
+
+
+@torch.inference_mode()
+def score_linear_layers(
+    model: Any,
+    prompts: Sequence[Prompt],
+    layers: Sequence[int],
+    offset: int | None = None,
+    *,
+    doc_tokens_per_batch: int = 16_384,
+    pad_id: int = 0,
+) -> dict[int, list[list[float]]]:
+    """:func:`score_linear` read at several layers from one pass (for choosing ``l*``)."""
     device = _device(model)
     decoder = base_model(model)
     config = decoder.config
+    layer = max(layers)
     with layers_upto(model, layer):
         # 1. instructions, one row per query
         inst_ids, inst_len = _pad_rows([p.inst for p in prompts], pad_id, device)
@@ -190,12 +207,15 @@ def score_linear(
         offsets = torch.tensor([query_offset(p, offset) for p in prompts], device=device)
         cache = _cache(config, layers_kv)
         n_docs = max(len(p.docs) for p in prompts)
-        with (
-            readout(
-                model, layer, rows, doc_index, n_docs, past_keys=lambda: cache.layers[layer].keys
-            ) as found,
-            contextlib.suppress(StopForward),
-        ):
+        with contextlib.ExitStack() as stack:
+            found = {
+                at: stack.enter_context(
+                    readout(model, at, rows, doc_index, n_docs, stop=at == layer,
+                            past_keys=lambda at=at: cache.layers[at].keys)
+                )
+                for at in sorted(set(layers))
+            }  # fmt: skip
+            stack.enter_context(contextlib.suppress(StopForward))
             decoder(
                 input_ids=query_ids,
                 attention_mask=_prefix_mask(context_len, context_width, query_len, query_width),
@@ -203,7 +223,7 @@ def score_linear(
                 past_key_values=cache,
                 use_cache=True,
             )
-    return _split(found["scores"], prompts)
+    return {at: _split(kept["scores"], prompts) for at, kept in found.items()}
 
 
 @torch.inference_mode()

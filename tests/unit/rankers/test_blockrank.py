@@ -209,3 +209,14 @@ def test_decode_route_is_the_answer_id_log_probability(smollm2, builder, cacm_da
         expected = sum(float(logp[len(prefix) - 1 + i, token]) for i, token in enumerate(label))
         assert scores[k] == pytest.approx(expected, abs=1e-4)
     assert all(s < 0 for s in scores)
+
+
+def test_several_layers_from_one_pass_equal_one_layer_each(smollm2, builder, cacm_data: Path) -> None:
+    from rankers.blockrank.scoring import score_linear_layers
+
+    prompt = builder.build("memory management", cacm_docs(cacm_data, 5, seed=8))
+    swept = score_linear_layers(smollm2.model, [prompt], [4, 12, 18])
+    for layer in (4, 12, 18):
+        single = score_reference(smollm2.model, [prompt], layer)[0]
+        assert max(abs(a - b) for a, b in zip(single, swept[layer][0], strict=True)) < 1e-4
+    assert max(abs(a - b) for a, b in zip(swept[4][0], swept[18][0], strict=True)) > 1e-3
