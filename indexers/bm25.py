@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -37,6 +38,40 @@ STEMMERS: tuple[str, ...] = ("porter", "krovetz", "none")
 MANIFEST = "manifest.json"
 LUCENE_DIR = "lucene"
 Progress = Callable[[int, int], None]
+CONTENTS_FIELD = "contents"
+_WEIGHTED = re.compile(r"\A#weight\(\s*(.*?)\s*\)\Z", re.DOTALL)
+
+
+def format_weighted(terms: Sequence[tuple[str, float]]) -> str:
+    """A weighted term query as text: ``#weight( 0.25 comput 0.125 algorithm )``.
+
+    The terms are index terms (already analysed: stemmed, lower-cased) and are searched as they
+    are; each weight is written as the shortest decimal naming its float32 value, so the query
+    Lucene runs from the text has exactly the boosts it was made from. Query rewriters (RM3) hand
+    these to the ``bm25`` retriever.
+    """
+    weights = float32_decimals([weight for _, weight in terms])
+    return "#weight( " + " ".join(f"{w!r} {t}" for (t, _), w in zip(terms, weights, strict=True)) + " )"
+
+
+def parse_weighted(text: str) -> list[tuple[str, float]] | None:
+    """The ``(term, weight)`` pairs of a :func:`format_weighted` query; None for any other text."""
+    match = _WEIGHTED.match(text.strip())
+    if match is None:
+        return None
+    parts = match.group(1).split()
+    if len(parts) % 2:
+        raise InputError(f"{text[:80]!r}: a #weight( ... ) query is weight-term pairs")
+    pairs = []
+    for weight, term in zip(parts[::2], parts[1::2], strict=True):
+        try:
+            value = float(weight)
+        except ValueError:
+            raise InputError(f"{text[:80]!r}: {weight!r} is not a weight") from None
+        if not 0.0 <= value < float("inf"):
+            raise InputError(f"{text[:80]!r}: weights must be finite and >= 0, got {weight}")
+        pairs.append((term, value))
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -345,18 +380,40 @@ class BM25Retriever:
         if not queries:
             return {}
         searcher = self._open()
+        weighted = {q: terms for q, text in queries.items() if (terms := parse_weighted(text)) is not None}
+        if weighted and self.rm3 is not None:
+            raise InputError(
+                f"{self.name}: weighted #weight( ... ) queries (from a query rewriter) cannot be expanded "
+                "again by this retriever's rm3 option: drop one of the two"
+            )
         array_list = jclass("java.util.ArrayList")
         texts, ids = array_list(), array_list()
         for query_id, text in queries.items():
-            ids.add(query_id)
-            texts.add(text)
-        results = searcher.batch_search(texts, ids, int(k), int(self.threads))
+            if query_id not in weighted:
+                ids.add(query_id)
+                texts.add(text)
+        results = searcher.batch_search(texts, ids, int(k), int(self.threads)) if ids.size() else {}
         ranking: Ranking = {}
         for query_id in queries:
-            hits = list(results.get(query_id) or ())
+            if query_id in weighted:
+                hits = list(searcher.search(self._weighted_query(weighted[query_id]), int(k)) or ())
+            else:
+                hits = list(results.get(query_id) or ())
             scores = float32_decimals([hit.score for hit in hits])
             ranking[query_id] = sort_hits(zip([hit.docid for hit in hits], scores, strict=True), k)
         return ranking
+
+    @staticmethod
+    def _weighted_query(terms: Sequence[tuple[str, float]]) -> Any:
+        """The Lucene query RM3 itself runs: a disjunction of index terms, each boosted by its weight."""
+        builder = jclass("org.apache.lucene.search.BooleanQuery$Builder")()
+        boost = jclass("org.apache.lucene.search.BoostQuery")
+        term_query = jclass("org.apache.lucene.search.TermQuery")
+        term = jclass("org.apache.lucene.index.Term")
+        should = jclass("org.apache.lucene.search.BooleanClause$Occur").SHOULD
+        for text, weight in terms:
+            builder.add(boost(term_query(term(CONTENTS_FIELD, text)), float(weight)), should)
+        return builder.build()
 
     def close(self) -> None:
         if self._searcher is not None:

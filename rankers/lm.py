@@ -98,19 +98,21 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def resolve_lm(name_or_path: str | os.PathLike[str] | None) -> tuple[Path, str, str]:
-    """``(directory, name, fingerprint)`` for the default LM or a local model directory.
+def is_default(name_or_path: str | os.PathLike[str] | None) -> bool:
+    """Whether ``name_or_path`` names the packaged default LM."""
+    return name_or_path is None or str(name_or_path) in _DEFAULT_ALIASES
 
-    Raises:
-        InputError: the directory does not exist or holds no model config.
-    """
-    if name_or_path is None or str(name_or_path) in _DEFAULT_ALIASES:
-        gguf = _packaged_gguf()
-        digest = _file_hash(gguf)
-        target = models_home() / f"{DEFAULT_LM}-Q4_1-{digest[:12]}"
-        if not (target / "config.json").is_file():
-            _convert_gguf(gguf, target)
-        return target, DEFAULT_LM, f"gguf:{digest[:16]}"
+
+def _dir_fingerprint(path: Path) -> str:
+    digest = hashlib.sha256()
+    for item in sorted(path.iterdir()):
+        if item.is_file() and (item.suffix in {".json", ".safetensors", ".bin"}):
+            digest.update(f"{item.name}:{item.stat().st_size}\n".encode())
+    digest.update((path / "config.json").read_bytes())
+    return f"dir:{digest.hexdigest()[:16]}"
+
+
+def _local_dir(name_or_path: str | os.PathLike[str]) -> Path:
     path = Path(name_or_path).expanduser()
     if not path.is_dir():
         raise InputError(
@@ -119,12 +121,31 @@ def resolve_lm(name_or_path: str | os.PathLike[str] | None) -> tuple[Path, str, 
         )
     if not (path / "config.json").is_file():
         raise InputError(f"{path}: not a Hugging Face model directory (no config.json)")
-    digest = hashlib.sha256()
-    for item in sorted(path.iterdir()):
-        if item.is_file() and (item.suffix in {".json", ".safetensors", ".bin"}):
-            digest.update(f"{item.name}:{item.stat().st_size}\n".encode())
-    digest.update((path / "config.json").read_bytes())
-    return path.resolve(), str(name_or_path), f"dir:{digest.hexdigest()[:16]}"
+    return path
+
+
+def fingerprint(name_or_path: str | os.PathLike[str] | None) -> str:
+    """What :func:`load_lm` will call the model's weights, without loading or converting it."""
+    if is_default(name_or_path):
+        return f"gguf:{_file_hash(_packaged_gguf())[:16]}"
+    return _dir_fingerprint(_local_dir(name_or_path))  # type: ignore[arg-type]
+
+
+def resolve_lm(name_or_path: str | os.PathLike[str] | None) -> tuple[Path, str, str]:
+    """``(directory, name, fingerprint)`` for the default LM or a local model directory.
+
+    Raises:
+        InputError: the directory does not exist or holds no model config.
+    """
+    if is_default(name_or_path):
+        gguf = _packaged_gguf()
+        digest = _file_hash(gguf)
+        target = models_home() / f"{DEFAULT_LM}-Q4_1-{digest[:12]}"
+        if not (target / "config.json").is_file():
+            _convert_gguf(gguf, target)
+        return target, DEFAULT_LM, f"gguf:{digest[:16]}"
+    path = _local_dir(name_or_path)  # type: ignore[arg-type]
+    return path.resolve(), str(name_or_path), _dir_fingerprint(path)
 
 
 def pick_device(device: str | None = None) -> str:

@@ -39,6 +39,8 @@ def register(kind: str, type_: str, *, prepare: Preparer | None = None) -> Calla
 def _load_builtin() -> None:
     # Stage modules register themselves on import; importing them here (not at module import)
     # keeps the config reader free of Lucene, torch and FAISS.
+    import rankers.blockrank.stage
+    import rankers.rewriters.stages
     import rankers.stages  # noqa: F401
 
 

@@ -64,11 +64,11 @@ def manifest_defaults(model: str | None) -> dict[str, Any]:
 def _settings(spec: StageSpec) -> dict[str, Any]:
     """The reranker's settings from its options (and a checkpoint's manifest); no model loaded."""
     from rankers.blockrank.reranker import default_layer
-    from rankers.lm import resolve_lm
+    from rankers.lm import is_default, resolve_lm
 
     opts = Options(spec, OPTIONS)
     model = opts.text("model")
-    if model is not None and model != "SmolLM2-135M-Instruct":
+    if not is_default(model):
         model = spec.path(model)
     saved = manifest_defaults(model)
     if spec.type == "blockrank":
