@@ -19,6 +19,7 @@ from ragbench._cli_common import Format, FormatOpt, err, out, print_table, user_
 from ragbench.cli_jobs import register as register_job_commands
 from ragbench.cli_service import register as register_service_commands
 from ragbench.cli_sessions import register as register_session_commands
+from ragbench.cli_train import register as register_train_commands
 
 DEFAULT_MEASURES = ["nDCG@10", "AP", "P@10", "R@1000"]
 BIG_INPUT = 50 * 2**20  # show progress when the inputs add up to more than this many bytes
@@ -245,6 +246,7 @@ def conformance_command(
 register_service_commands(app)
 register_job_commands(app)
 register_session_commands(app)
+register_train_commands(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -104,4 +104,7 @@ def test_bad_reranker_options_name_the_line(workdir: Path, cacm_data: Path) -> N
     path.write_text(path.read_text().replace("  route: fast\n", ""))
     done = ragbench("run", path, "--no-store")
     assert done.returncode == 2
-    assert "bad.yaml:11: reranker.layer: layer 40 is outside 0..29" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        "bad.yaml:11: reranker.layer: layer 40 is outside 0..29" in done.stderr
+        and "Traceback" not in done.stderr
+    )
