@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from ragbench.errors import InputError
 from rankers.base import Hits, Ranking, sort_hits
 from rankers.blockrank.prompt import IdStyle, PromptBuilder
 from rankers.blockrank.scoring import score_decode, score_full, score_linear, score_reference
@@ -93,7 +94,10 @@ class BlockRankReranker:
     def _text(self, doc_id: str) -> str:
         text = self.documents.get(doc_id)
         if text is None:
-            raise KeyError(f"document {doc_id!r} is not in the corpus the reranker was given")
+            raise InputError(
+                f"{self.name}: document {doc_id!r} was retrieved but is not in the corpus the reranker "
+                "reads its texts from (the config's corpus)"
+            )
         return text
 
     def rerank(self, queries: Mapping[str, str], ranking: Ranking, depth: int) -> Ranking:

@@ -108,3 +108,22 @@ def test_bad_reranker_options_name_the_line(workdir: Path, cacm_data: Path) -> N
         "bad.yaml:11: reranker.layer: layer 40 is outside 0..29" in done.stderr
         and "Traceback" not in done.stderr
     )
+
+
+def test_llm_rewriter_on_ray_second_run_makes_no_lm_calls(workdir: Path, cacm_data: Path) -> None:
+    path = workdir / "rewrite.yaml"
+    path.write_text(
+        CONFIG.format(
+            name="rewrite", data=cacm_data, topics=workdir / "topics.tsv", index=workdir / "bm25",
+            reranker="blockrank", ray="{enabled: true, parallelism: 2, batch_size: 2}",
+        ).split("reranker:")[0]
+        + f"rewriter: {{type: llm, cache: {workdir / 'rewrites.sqlite'}}}\nray: {{parallelism: 2, batch_size: 2}}\n"
+    )  # fmt: skip
+    first = run_pipeline(load_pipeline(path), use_ray=True, store=False)
+    second = run_pipeline(load_pipeline(path), use_ray=True, store=False)
+    calls = [first.stage_stats["rewrite llm"], second.stage_stats["rewrite llm"]]
+    assert set(calls[0]) == set(calls[1]) == set(TOPICS)
+    assert sum(row["lm_calls"] for row in calls[0].values()) == 3
+    assert sum(row["lm_calls"] for row in calls[1].values()) == 0
+    assert all(row["cache_hit"] == 1 for row in calls[1].values())
+    assert second.run_bytes == first.run_bytes
