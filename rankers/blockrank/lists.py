@@ -36,6 +36,8 @@ MIN_WORDS = 20
 """Sampled documents shorter than this (in words) are skipped: too little to write a query for."""
 DOC_WORDS = 160
 """Words of the sampled document shown to the LM."""
+MAX_QUERY_WORDS = 16
+"""A longer reply is cut to this many words (a small LM may copy the document's opening)."""
 QUERY_CACHE = "synthetic-queries.jsonl"
 Progress = Callable[[int, int], None]
 
@@ -162,7 +164,7 @@ def lists_from_qrels(
 
 
 _PREFIX = re.compile(
-    r"^(?:(?:here\s+is\s+)?(?:a|the|my|your)?\s*(?:short\s+)?(?:search\s+)?(?:query|question|search)"
+    r"^(?:(?:here\s+is\s+)?(?:a|the|my|your)?\s*(?:short\s+)?(?:search\s+)?(?:query|question|search|document)"
     r"(?:\s+is)?\s*[:\-]\s*)",
     re.IGNORECASE,
 )
@@ -170,16 +172,20 @@ _QUOTES = "\"'`“”‘’«»*"
 
 
 def clean_query(text: str) -> str:
-    """The query in the LM's reply: its first non-empty line, without a ``Query:``-style prefix,
-    list marker or surrounding quotes; whitespace collapsed. ``''`` when nothing is left."""
+    """The query in the LM's reply: its first line with content, without a ``Query:``-style prefix,
+    list marker or surrounding quotes; whitespace collapsed. Preamble lines that end in a colon
+    ("The document is:") are skipped. ``''`` when no line has two alphabetic words (a small LM
+    often echoes the document's trailing numbers)."""
     for line in text.splitlines():
         line = line.strip()
-        if not line:
+        if not line or line.endswith(":"):
             continue
         line = re.sub(r"^(?:[-*•]|\d+[.)])\s+", "", line)
         for _ in range(2):
             line = _PREFIX.sub("", line.strip()).strip().strip(_QUOTES).strip()
-        return " ".join(line.split())
+        line = " ".join(line.split()[:MAX_QUERY_WORDS])
+        if len(re.findall(r"[^\W\d_]{2,}", line)) >= 2:
+            return line
     return ""
 
 
@@ -237,7 +243,7 @@ def generate_queries(
             ids = [
                 chat_prompt(lm, prompt.format(document=" ".join(texts[d].split()[:DOC_WORDS]))) for d in chunk
             ]
-            replies = generate(lm, ids, max_new_tokens=32, batch_size=batch_size)
+            replies = generate(lm, ids, max_new_tokens=48, batch_size=batch_size)
             rows = []
             for doc, reply in zip(chunk, replies, strict=True):
                 queries[doc] = clean_query(reply.text)

@@ -211,6 +211,9 @@ def test_lists_from_qrels_cap_positives_to_keep_negatives() -> None:
         ("Search query: paging in virtual memory", "paging in virtual memory"),
         ("\n\nQuery: 'LR parsing tables'", "LR parsing tables"),
         ("1. hash table lookup", "hash table lookup"),
+        ("The document is:\n\nAND/OR graphs and grammars", "AND/OR graphs and grammars"),
+        ("Document: Dynamic storage allocation", "Dynamic storage allocation"),
+        ("274 5 274 274 5 274\n", ""),
         ("  ", ""),
     ],
 )
