@@ -57,8 +57,11 @@ def manifest_defaults(model: str | None) -> dict[str, Any]:
     path = Path(model).expanduser() / "ragbench-manifest.json"
     if not path.is_file():
         return {}
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    return dict(manifest.get("reranker", {}))
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        return dict(manifest.get("reranker") or {})
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise InputError(f"{path}: not a ragbench checkpoint manifest ({exc})") from None
 
 
 def _settings(spec: StageSpec) -> dict[str, Any]:
@@ -84,6 +87,9 @@ def _settings(spec: StageSpec) -> dict[str, Any]:
     layer = opts.integer("layer", saved.get("layer"), low=0)
     if layer is not None and layers is not None and layer >= layers:
         raise opts.error("layer", f"layer {layer} is outside 0..{layers - 1} (the model has {layers} layers)")
+    signal = opts.integer("signal", saved.get("signal", 2))
+    if signal not in (1, 2):
+        raise opts.error("signal", f"use 1 or 2 (signal rows at the end of the prompt), got {signal}")
     return {
         "model": model,
         "device": opts.text("device", "auto"),
@@ -93,7 +99,7 @@ def _settings(spec: StageSpec) -> dict[str, Any]:
         "candidates": opts.integer("candidates", 100),
         "chunk": opts.integer("chunk", saved.get("chunk", 160)),
         "ids": opts.text("ids", saved.get("ids", "docid"), choices=("docid", "slot")),
-        "signal": opts.integer("signal", saved.get("signal", 2)),
+        "signal": signal,
         "offset": opts.integer("offset", saved.get("offset"), low=0),
         "queries_per_batch": opts.integer("batch_size", 1),
     }
@@ -111,8 +117,6 @@ def _build(spec: StageSpec) -> Any:
     from rankers.lm import load_lm
 
     settings = _settings(spec)
-    if settings["signal"] not in (1, 2):
-        raise InputError(f"{spec.where}.signal: use 1 or 2 (signal rows at the end of the prompt)")
     lm = load_lm(settings.pop("model"), device=settings.pop("device"), dtype=settings.pop("dtype"))
     try:
         return BlockRankReranker(lm, corpus_texts(spec), name=spec.name, **settings)

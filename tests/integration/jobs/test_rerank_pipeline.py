@@ -108,6 +108,21 @@ def test_bad_reranker_options_name_the_line(workdir: Path, cacm_data: Path) -> N
         "bad.yaml:11: reranker.layer: layer 40 is outside 0..29" in done.stderr
         and "Traceback" not in done.stderr
     )
+    path.write_text(path.read_text().replace("  layer: 40\n", "  signal: 3\n"))
+    done = ragbench("run", path, "--no-store")
+    assert done.returncode == 2 and "retrieve bm25" not in done.stderr
+    assert "bad.yaml:11: reranker.signal: use 1 or 2" in done.stderr
+
+
+def test_a_broken_checkpoint_manifest_is_named(workdir: Path, cacm_data: Path, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "ckpt"
+    checkpoint.mkdir()
+    (checkpoint / "ragbench-manifest.json").write_text('{"reranker": ')
+    path = write(workdir, cacm_data, "broken", "blockrank", "false")
+    path.write_text(path.read_text().replace("  chunk: 24\n", f"  chunk: 24\n  model: {checkpoint}\n"))
+    done = ragbench("run", path, "--no-store")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{checkpoint / 'ragbench-manifest.json'}: not a ragbench checkpoint manifest" in done.stderr
 
 
 def test_llm_rewriter_on_ray_second_run_makes_no_lm_calls(workdir: Path, cacm_data: Path) -> None:

@@ -220,3 +220,22 @@ def test_several_layers_from_one_pass_equal_one_layer_each(smollm2, builder, cac
         single = score_reference(smollm2.model, [prompt], layer)[0]
         assert max(abs(a - b) for a, b in zip(single, swept[layer][0], strict=True)) < 1e-4
     assert max(abs(a - b) for a, b in zip(swept[4][0], swept[18][0], strict=True)) > 1e-3
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_bfloat16_routes_agree_with_cpu_float32(smollm2, builder, cacm_data: Path) -> None:
+    from rankers.lm import load_lm
+
+    docs = cacm_docs(cacm_data, 10, seed=2)
+    prompts = [builder.build("numerical integration", docs), builder.build("compilers", docs[:6])]
+    gpu = load_lm(device="cuda")  # bfloat16 on CUDA by default
+    assert gpu.model.dtype == torch.bfloat16
+    cpu_scores = score_reference(smollm2.model, prompts, LAYER)
+    linear = score_linear(gpu.model, prompts, LAYER)
+    reference = score_reference(gpu.model, prompts, LAYER)
+    for cpu, lin, ref in zip(cpu_scores, linear, reference, strict=True):
+        # bf16 keeps 8 bits of mantissa: shares of 1 agree to about 1e-2, not 1e-4
+        assert max(abs(a - b) for a, b in zip(lin, ref, strict=True)) < 1e-2
+        assert max(abs(a - b) for a, b in zip(cpu, lin, strict=True)) < 2e-2
+        assert sum(lin) == pytest.approx(1.0, abs=1e-2)
