@@ -215,7 +215,9 @@ def _read_cache(path: Path, key: str) -> dict[str, str]:
         except json.JSONDecodeError:
             continue  # a line cut short by an interrupted run
         if isinstance(row, dict) and row.get("key") == key and isinstance(row.get("query"), str):
-            found[str(row["doc_id"])] = row["query"]
+            # the LM's reply is what is cached: clean it again, so a change to the cleaning applies
+            raw = row.get("raw")
+            found[str(row["doc_id"])] = clean_query(raw) if isinstance(raw, str) else row["query"]
     return found
 
 

@@ -219,3 +219,16 @@ def test_lists_from_qrels_cap_positives_to_keep_negatives() -> None:
 )
 def test_clean_query(reply: str, query: str) -> None:
     assert clean_query(reply) == query
+
+
+def test_cached_replies_are_cleaned_again_on_read(tmp_path: Path) -> None:
+    from rankers.blockrank.lists import _read_cache
+
+    cache = tmp_path / "synthetic-queries.jsonl"
+    rows = [
+        {"key": "k", "doc_id": "d1", "query": "The document is:", "raw": "The document is:\nhash tables"},
+        {"key": "k", "doc_id": "d2", "query": "kept as written"},  # no raw reply: taken as it is
+        {"key": "other", "doc_id": "d3", "query": "another model's", "raw": "another model's"},
+    ]
+    cache.write_text("".join(json.dumps(row) + "\n" for row in rows) + '{"key": "k", "doc_')
+    assert _read_cache(cache, "k") == {"d1": "hash tables", "d2": "kept as written"}
