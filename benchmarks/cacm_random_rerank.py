@@ -35,13 +35,18 @@ def main() -> None:
     args = parser.parse_args()
 
     from ragbench.evaluation.engine import evaluate
+    from ragbench.formats.trec import read_run
     from ragbench.jobs.runfile import format_run
 
-    ranked: dict[str, list[str]] = {}  # the run file lists each query's documents in rank order
-    for line in args.run.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            fields = line.split()
-            ranked.setdefault(fields[0], []).append(fields[2])
+    table = read_run(args.run)  # checked line by line like any run
+    hits: dict[str, list[tuple[str, float]]] = {}
+    for q, d, score in zip(table.query.tolist(), table.doc.tolist(), table.score.tolist(), strict=True):
+        hits.setdefault(table.strings[q], []).append((table.strings[d], score))
+    ranked = {}  # trec_eval's order: score descending, ties by doc id descending
+    for query, rows in hits.items():
+        rows.sort(key=lambda row: row[0], reverse=True)
+        rows.sort(key=lambda row: row[1], reverse=True)
+        ranked[query] = [doc for doc, _ in rows]
     per_seed: dict[str, list[float]] = {m: [] for m in MEASURES}
     for seed in range(args.seeds):
         rng = random.Random(seed)
