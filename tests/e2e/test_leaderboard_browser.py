@@ -38,6 +38,25 @@ SESSION_RUNS = (
     ("session-poor", 0.0, 14),
 )
 SESSION_MEASURES = ["NUM", "sessDCG@10", "esNDCG@10"]
+
+
+def gone(element: Any) -> Any:
+    """A wait condition: ``element``'s page has been replaced. Like ``staleness_of``, except that
+    Chromium sometimes answers for a node of the replaced document with an inspector error ("Node
+    with given id does not belong to the document") rather than a stale-element error; both mean
+    the page moved on (``StaleElementReferenceException`` is a ``WebDriverException``)."""
+    from selenium.common.exceptions import WebDriverException
+
+    def check(_driver: Any) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    return check
+
+
 WAIT_S = 60  # generous: under a parallel test run the two cores are shared with other servers
 
 
@@ -206,7 +225,7 @@ def test_leaderboard_measure_switch_and_run_page(server: Server, browser: Any) -
     old_table = browser.find_element(By.ID, "leaderboard")
     Select(browser.find_element(By.ID, "measure")).select_by_visible_text("nDCG@10")
     browser.find_element(By.CSS_SELECTOR, "#measure-form button[type=submit]").click()
-    wait.until(ec.staleness_of(old_table))
+    wait.until(gone(old_table))
     wait.until(ec.presence_of_element_located((By.ID, "leaderboard")))
     assert browser.find_element(By.ID, "leaderboard").get_attribute("data-measure") == "nDCG@10"
     assert "measure=nDCG%4010" in browser.current_url
@@ -222,7 +241,7 @@ def test_leaderboard_measure_switch_and_run_page(server: Server, browser: Any) -
     best = rows[0]
     old_table = browser.find_element(By.ID, "leaderboard")
     browser.find_element(By.LINK_TEXT, best["system"]).click()
-    wait.until(ec.staleness_of(old_table))
+    wait.until(gone(old_table))
     wait.until(ec.presence_of_element_located((By.ID, "run-facts")))
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith(best["system"])
     aggregate = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#aggregate thead th")]
@@ -316,7 +335,7 @@ def test_sessions_leaderboard_measure_columns(server: Server, browser: Any) -> N
     old_table = browser.find_element(By.ID, "sessions-leaderboard")
     Select(browser.find_element(By.ID, "session_measure")).select_by_visible_text(measures[2])
     browser.find_element(By.CSS_SELECTOR, "#session-measure-form button[type=submit]").click()
-    wait.until(ec.staleness_of(old_table))
+    wait.until(gone(old_table))
     wait.until(ec.presence_of_element_located((By.ID, "sessions-leaderboard")))
     check_session_table(browser, server, measures[2])
     assert browser.find_element(By.ID, "leaderboard").get_attribute("data-measure") == "nDCG@10"
@@ -326,7 +345,7 @@ def test_sessions_leaderboard_measure_columns(server: Server, browser: Any) -> N
     # click a column header to rank by it
     old_table = browser.find_element(By.ID, "sessions-leaderboard")
     browser.find_element(By.LINK_TEXT, measures[1]).click()
-    wait.until(ec.staleness_of(old_table))
+    wait.until(gone(old_table))
     wait.until(ec.presence_of_element_located((By.ID, "sessions-leaderboard")))
     rows = check_session_table(browser, server, measures[1])
     assert browser.find_element(By.ID, "leaderboard").get_attribute("data-measure") == "nDCG@10"
@@ -335,7 +354,7 @@ def test_sessions_leaderboard_measure_columns(server: Server, browser: Any) -> N
     # a session run's page: per-session scores and the chart against the best session run
     old_table = browser.find_element(By.ID, "sessions-leaderboard")
     browser.find_element(By.LINK_TEXT, rows[1]["system"]).click()
-    wait.until(ec.staleness_of(old_table))
+    wait.until(gone(old_table))
     wait.until(ec.presence_of_element_located((By.ID, "run-facts")))
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith(rows[1]["system"])
     assert browser.find_element(By.CSS_SELECTOR, "#per-topic thead th").text == "Session"
