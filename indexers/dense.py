@@ -42,7 +42,7 @@ from indexers.dense_faiss import (
 from indexers.dense_model import DEFAULT_MODEL, MAX_BATCH, Backend, cached_encoder, resolve_model
 from ragbench.errors import InputError
 from ragbench.formats.corpus import CorpusPath, corpus_hash
-from rankers.base import Ranking, sort_hits
+from ragbench.jobs.ranking import Ranking, sort_hits
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -252,7 +252,7 @@ def build_dense_index(
 
 
 class DenseRetriever:
-    """Search a dense index (implements :class:`rankers.base.Retriever`).
+    """Search a dense index (implements :class:`ragbench.jobs.protocols.Retriever`).
 
     Args:
         index_dir: a directory written by :func:`build_dense_index`.

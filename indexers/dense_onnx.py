@@ -3,7 +3,7 @@
 The whole sentence-transformers module stack (transformer, pooling, normalise) is traced with
 ``torch.onnx.export`` (the TorchScript exporter: it needs the ``onnx`` package, not onnxscript)
 into ``<cache>/onnx/<key>.onnx``, where the key hashes the model directory's files, the torch
-version and :data:`EXPORT_FORMAT`; ``<cache>`` is ``$RAGBENCH_CACHE_DIR`` or ``~/.cache/ragbench``.
+version and :data:`EXPORT_FORMAT`; ``<cache>`` is the settings' cache folder.
 Several Ray workers may export at once: each writes a temporary file and renames it into place.
 
 A fresh session is checked against torch on a probe batch before it is trusted: an export that
@@ -41,8 +41,11 @@ PROBE_TOLERANCE = 1e-4
 
 
 def cache_dir() -> Path:
-    """Where exported models are kept (``$RAGBENCH_CACHE_DIR`` or ``~/.cache/ragbench``)."""
-    root = os.environ.get("RAGBENCH_CACHE_DIR") or Path.home() / ".cache" / "ragbench"
+    """Where exported models are kept (the settings' cache folder: ``RAGBENCH_CACHE_DIR``, default
+    ``$RAGBENCH_HOME/cache``)."""
+    from ragbench.settings import get_settings
+
+    root = get_settings().cache_dir
     return Path(root) / "onnx"
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from ragbench.settings import get_settings
 from ragbench.store.db import make_engine
 from ragbench.store.models import Base
-from ragbench.store.settings import get_settings
 
 config = context.config
 target_metadata = Base.metadata

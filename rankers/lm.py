@@ -49,7 +49,10 @@ class LoadedLM:
 
 
 def models_home() -> Path:
-    return Path(os.environ.get("RAGBENCH_HOME", "~/.ragbench")).expanduser() / "models"
+    """The settings' model folder (``RAGBENCH_MODELS_DIR``, default ``$RAGBENCH_HOME/models``)."""
+    from ragbench.settings import get_settings
+
+    return get_settings().models_dir
 
 
 def _file_hash(path: Path) -> str:

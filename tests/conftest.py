@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from support.paths import SHARED
 
 # Before any test imports Ray: its SIGSEGV handler would crash a process that also runs the JVM
 # (see ragbench/jobs/__init__.py).
@@ -13,8 +14,6 @@ os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
 
 ROOT = Path(__file__).parent
 LAYERS = {"unit", "integration", "e2e"}
-SHARED = ROOT.parent.parent / "shared"
-"""../shared beside the clone: trec_eval's test suite and CACM. CI has it; users' machines do not."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

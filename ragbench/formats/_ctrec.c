@@ -1,5 +1,5 @@
 /*
- * _ctrec: the fast path for reading TREC runs and qrels and ranking them as trec_eval does.
+ * _ctrec: the fast path for reading TREC runs and qrels (evaluation's join is _cjoin.c).
  *
  * Why C: on a 5M-line run (5,000 topics x 1,000 documents) pandas' C tokenizer alone takes
  * 2.8 s and factorising the ids another 1.5 s, numpy byte-level tokenizing 2.9 s; ir-measures
@@ -12,9 +12,9 @@
  *   Pool            interns byte strings to dense int32 codes; a read-only sequence of str.
  *   parse(data, kind, pool) -> (query, doc, value, rank, line, run_id) as bytes buffers
  *                     (int32, int32, float64 or int64, int64, int64), or (None, line, message).
- *   form_res_rels(...) -> trec_eval's form_res_rels for all topics: each topic's documents by
- *                     score descending then document id descending in byte order (trec_eval
- *                     10.0), cut at -M, judged, -J applied; per-topic counts.
+ *   POOL_C_API      a capsule with the Pool type and a function that exposes a pool's strings
+ *                     to other extensions (ragbench/evaluation/_cjoin.c ranks documents by them);
+ *                     its layout is ragbench/formats/ctrec_pool.h.
  *   find_duplicate(query, doc, n_codes) -> row index of the first repeated (query, doc) or -1.
  */
 #define PY_SSIZE_T_CLEAN
@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ctrec_pool.h"
 
 /* ------------------------------------------------------------------ Pool */
 
@@ -452,155 +454,6 @@ static PyObject *ctrec_parse(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* ------------------------------------------------------------------ ranking */
-
-typedef struct {
-    double score;
-    int32_t doc;
-    int64_t row;
-} Entry;
-
-static Pool *sort_pool; /* comparator context; the GIL is held throughout form_res_rels() */
-
-static int cmp_entry(const void *a, const void *b) {
-    const Entry *x = a, *y = b;
-    if (x->score > y->score) return -1;
-    if (x->score < y->score) return 1;
-    if (x->doc == y->doc) return 0;
-    /* docno descending by strcmp (unsigned bytes) */
-    const unsigned char *sx = (const unsigned char *)sort_pool->arena + sort_pool->start[x->doc];
-    const unsigned char *sy = (const unsigned char *)sort_pool->arena + sort_pool->start[y->doc];
-    int32_t lx = sort_pool->len[x->doc], ly = sort_pool->len[y->doc];
-    int c = memcmp(sx, sy, (size_t)(lx < ly ? lx : ly));
-    if (c == 0) c = lx < ly ? -1 : (lx > ly ? 1 : 0);
-    return -c;
-}
-
-/* form_res_rels(run_query, run_doc, run_score, qrels_query, qrels_doc, qrels_rel, topic_index, n_topics,
-                 max_docs, judged_only, relevance_level, pool)
-   trec_eval's form_res_rels for every topic at once (see ragbench/evaluation/prepare.py, whose
-   numpy path is the reference): rank each evaluated topic's rows, cut at max_docs, attach the
-   judgment of each document (-1 not in qrels, -2 negative judgment), drop non-judged with
-   judged_only. Returns (rel int64, num_ret, num_rel_ret, num_nonpool, num_unjudged) as bytes. */
-static PyObject *ctrec_form_res_rels(PyObject *self, PyObject *args) {
-    Py_buffer rq, rd, rs, qq, qd, qr, ti;
-    Py_ssize_t n_topics, n_codes;
-    long long max_docs;
-    int judged_only;
-    long long level;
-    Pool *pool;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*y*nLiLO!", &rq, &rd, &rs, &qq, &qd, &qr, &ti, &n_topics, &max_docs,
-                          &judged_only, &level, &PoolType, &pool))
-        return NULL;
-    const int32_t *run_q = rq.buf, *run_d = rd.buf, *q_q = qq.buf, *q_d = qd.buf;
-    const double *score = rs.buf;
-    const int64_t *q_rel = qr.buf, *topic_index = ti.buf;
-    Py_ssize_t n = rq.len / 4, nq = qq.len / 4;
-    n_codes = pool->n;
-    int64_t *start = calloc((size_t)n_topics + 1, 8), *qstart = calloc((size_t)n_topics + 1, 8);
-    int64_t *qorder = malloc((size_t)(nq ? nq : 1) * 8), *stamp = malloc((size_t)(n_codes ? n_codes : 1) * 8);
-    int64_t *judged = malloc((size_t)(n_codes ? n_codes : 1) * 8);
-    Entry *entries = NULL;
-    PyObject *out_rel = NULL, *out_ret = NULL, *out_relret = NULL, *out_nonpool = NULL, *out_unj = NULL;
-    if (!start || !qstart || !qorder || !stamp || !judged) goto nomem;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int64_t t = topic_index[run_q[i]];
-        if (t >= 0) start[t + 1]++;
-    }
-    for (Py_ssize_t t = 0; t < n_topics; t++) start[t + 1] += start[t];
-    entries = malloc((size_t)(start[n_topics] ? start[n_topics] : 1) * sizeof(Entry));
-    if (!entries) goto nomem;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        int64_t t = topic_index[run_q[i]];
-        if (t < 0) continue;
-        Entry *e = &entries[start[t]++];
-        e->score = score[i];
-        e->doc = run_d[i];
-        e->row = i;
-    }
-    for (Py_ssize_t t = n_topics; t > 0; t--) start[t] = start[t - 1];
-    start[0] = 0;
-    /* qrels rows grouped by topic */
-    for (Py_ssize_t i = 0; i < nq; i++) {
-        int64_t t = topic_index[q_q[i]];
-        if (t >= 0) qstart[t + 1]++;
-    }
-    for (Py_ssize_t t = 0; t < n_topics; t++) qstart[t + 1] += qstart[t];
-    {
-        int64_t *fill = malloc((size_t)(n_topics ? n_topics : 1) * 8);
-        if (!fill) goto nomem;
-        memcpy(fill, qstart, (size_t)n_topics * 8);
-        for (Py_ssize_t i = 0; i < nq; i++) {
-            int64_t t = topic_index[q_q[i]];
-            if (t >= 0) qorder[fill[t]++] = i;
-        }
-        free(fill);
-    }
-    for (Py_ssize_t c = 0; c < n_codes; c++) stamp[c] = -1;
-    Py_ssize_t cap = start[n_topics];
-    out_rel = PyBytes_FromStringAndSize(NULL, cap * 8);
-    out_ret = PyBytes_FromStringAndSize(NULL, n_topics * 8);
-    out_relret = PyBytes_FromStringAndSize(NULL, n_topics * 8);
-    out_nonpool = PyBytes_FromStringAndSize(NULL, n_topics * 8);
-    out_unj = PyBytes_FromStringAndSize(NULL, n_topics * 8);
-    if (!out_rel || !out_ret || !out_relret || !out_nonpool || !out_unj) goto nomem;
-    int64_t *rel = (int64_t *)PyBytes_AS_STRING(out_rel);
-    int64_t *num_ret = (int64_t *)PyBytes_AS_STRING(out_ret), *num_rel_ret = (int64_t *)PyBytes_AS_STRING(out_relret);
-    int64_t *num_nonpool = (int64_t *)PyBytes_AS_STRING(out_nonpool), *num_unj = (int64_t *)PyBytes_AS_STRING(out_unj);
-    Py_ssize_t w = 0;
-    sort_pool = pool;
-    for (Py_ssize_t t = 0; t < n_topics; t++) {
-        for (int64_t k = qstart[t]; k < qstart[t + 1]; k++) {
-            int64_t i = qorder[k];
-            stamp[q_d[i]] = t;
-            judged[q_d[i]] = q_rel[i];
-        }
-        Py_ssize_t len = start[t + 1] - start[t];
-        qsort(entries + start[t], (size_t)len, sizeof(Entry), cmp_entry);
-        if (len > max_docs) len = (Py_ssize_t)max_docs;
-        int64_t relret = 0, nonpool = 0, unj = 0;
-        Py_ssize_t w0 = w;
-        for (Py_ssize_t k = 0; k < len; k++) {
-            int32_t d = entries[start[t] + k].doc;
-            int64_t r = stamp[d] == t ? (judged[d] < 0 ? -2 : judged[d]) : -1;
-            if (judged_only && r < 0) continue;
-            if (r == -1) nonpool++;
-            else if (r == -2) unj++;
-            else if (r >= level) relret++;
-            rel[w++] = r;
-        }
-        num_ret[t] = w - w0;
-        num_rel_ret[t] = relret;
-        num_nonpool[t] = judged_only ? 0 : nonpool;
-        num_unj[t] = judged_only ? 0 : unj;
-    }
-    sort_pool = NULL;
-    if (_PyBytes_Resize(&out_rel, w * 8) < 0) {
-        out_rel = NULL;
-        goto nomem;
-    }
-    free(start);
-    free(qstart);
-    free(qorder);
-    free(stamp);
-    free(judged);
-    free(entries);
-    PyBuffer_Release(&rq); PyBuffer_Release(&rd); PyBuffer_Release(&rs); PyBuffer_Release(&qq);
-    PyBuffer_Release(&qd); PyBuffer_Release(&qr); PyBuffer_Release(&ti);
-    return Py_BuildValue("(NNNNN)", out_rel, out_ret, out_relret, out_nonpool, out_unj);
-nomem:
-    free(start);
-    free(qstart);
-    free(qorder);
-    free(stamp);
-    free(judged);
-    free(entries);
-    Py_XDECREF(out_rel); Py_XDECREF(out_ret); Py_XDECREF(out_relret); Py_XDECREF(out_nonpool); Py_XDECREF(out_unj);
-    PyBuffer_Release(&rq); PyBuffer_Release(&rd); PyBuffer_Release(&rs); PyBuffer_Release(&qq);
-    PyBuffer_Release(&qd); PyBuffer_Release(&qr); PyBuffer_Release(&ti);
-    return PyErr_NoMemory();
-}
-
 /* find_duplicate(query: int32 bytes, doc: int32 bytes, n_codes) -> first row repeating a (query, doc). */
 static PyObject *ctrec_find_duplicate(PyObject *self, PyObject *args) {
     Py_buffer qv, dv;
@@ -646,9 +499,24 @@ static PyObject *ctrec_find_duplicate(PyObject *self, PyObject *args) {
     return PyLong_FromSsize_t(found);
 }
 
+/* The C API other extensions reach through the POOL_C_API capsule (see ctrec_pool.h). */
+static int pool_view(PyObject *o, const char **arena, const int64_t **start, const int32_t **len, Py_ssize_t *n) {
+    if (!PyObject_TypeCheck(o, &PoolType)) {
+        PyErr_SetString(PyExc_TypeError, "expected a ragbench.formats._ctrec.Pool");
+        return -1;
+    }
+    Pool *p = (Pool *)o;
+    *arena = p->arena;
+    *start = p->start;
+    *len = p->len;
+    *n = p->n;
+    return 0;
+}
+
+static RagbenchPoolCAPI pool_capi = {&PoolType, pool_view};
+
 static PyMethodDef ctrec_methods[] = {
     {"parse", ctrec_parse, METH_VARARGS, "Parse a TREC run (kind 0) or qrels (kind 1) buffer."},
-    {"form_res_rels", ctrec_form_res_rels, METH_VARARGS, "Rank, cut and judge every topic's documents."},
     {"find_duplicate", ctrec_find_duplicate, METH_VARARGS, "First row repeating a (query, doc) pair, or -1."},
     {NULL, NULL, 0, NULL},
 };
@@ -663,6 +531,12 @@ PyMODINIT_FUNC PyInit__ctrec(void) {
     Py_INCREF(&PoolType);
     if (PyModule_AddObject(m, "Pool", (PyObject *)&PoolType) < 0) {
         Py_DECREF(&PoolType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyObject *capsule = PyCapsule_New(&pool_capi, RAGBENCH_POOL_CAPSULE, NULL);
+    if (!capsule || PyModule_AddObject(m, "POOL_C_API", capsule) < 0) {
+        Py_XDECREF(capsule);
         Py_DECREF(m);
         return NULL;
     }

@@ -38,9 +38,10 @@ from ragbench.formats._session_types import (
     SessionRun,
     SessionTopics,
 )
+from ragbench.formats.lines import ProblemList, content_lines
 from ragbench.formats.problems import Problem
 from ragbench.formats.tables import StringPool, new_pool
-from ragbench.formats.trec import MAX_RELEVANCE, _content_lines, _Problems
+from ragbench.formats.trec import MAX_RELEVANCE
 
 _RUN_KEYS = ("session_id", "query_index", "rank", "doc_id", "clicked", "query")
 _QRELS_KEYS = ("session_id", "query_index", "doc_id", "grade")
@@ -58,7 +59,7 @@ class _RunRow(NamedTuple):
     query: str
 
 
-def _run_rows(data: bytes, name: str, problems: _Problems, jsonl: bool) -> Iterator[_RunRow]:
+def _run_rows(data: bytes, name: str, problems: ProblemList, jsonl: bool) -> Iterator[_RunRow]:
     """The rows of a run, each checked on its own; a problem is recorded for each bad line."""
     lines: Iterator[tuple[int, Any, list[str] | None]]
     if jsonl:
@@ -171,7 +172,7 @@ def _where(row: _RunRow) -> str:
 
 def _read_run_lines(data: bytes, name: str, pool: StringPool, jsonl: bool) -> SessionRun:
     """Read a run line by line, checking each line and then the rows together."""
-    problems = _Problems()
+    problems = ProblemList()
     sessions, texts = new_pool(), new_pool()
     texts.code("")
     s: list[int] = []
@@ -243,7 +244,7 @@ def _gap_problems(name: str, first: dict[tuple[str, int], int]) -> list[Problem]
 
 
 def _finish(
-    name: str, problems: _Problems, later: list[Problem], empty: str, build: Callable[[], T | None]
+    name: str, problems: ProblemList, later: list[Problem], empty: str, build: Callable[[], T | None]
 ) -> T:
     """Raise the problems (those of single lines, then ``later`` ones, then ``empty`` when the
     file had no content line); else build the table."""
@@ -259,14 +260,14 @@ def _finish(
 
 
 def _qrels_rows(
-    data: bytes, name: str, problems: _Problems, jsonl: bool
+    data: bytes, name: str, problems: ProblemList, jsonl: bool
 ) -> Iterator[tuple[int, str, int, str, int]]:
     """(line, session id, query index, doc id, grade) of each label line that is valid on its own."""
     lines: Iterator[tuple[int, Any, Any]]
     if jsonl:
         lines, label_of = _json_lines(data, name, problems, _QRELS_KEYS), _json_label
     else:
-        lines = ((lineno, fields, fields) for lineno, fields in _content_lines(data, name, problems))
+        lines = ((lineno, fields, fields) for lineno, fields in content_lines(data, name, problems))
         label_of = _words_label
     header = not jsonl
     for lineno, item, fields in lines:
@@ -300,7 +301,7 @@ def _grade(grade: int, field: int = -1) -> int:
 
 
 def _read_qrels_lines(data: bytes, name: str, pool: StringPool, jsonl: bool) -> SessionQrels:
-    problems = _Problems()
+    problems = ProblemList()
     sessions = new_pool()
     s: list[int] = []
     qi: list[int] = []
@@ -351,7 +352,7 @@ def _read_qrels_lines(data: bytes, name: str, pool: StringPool, jsonl: bool) -> 
 
 
 def _read_sessions_lines(data: bytes, name: str, jsonl: bool) -> SessionTopics:
-    problems = _Problems()
+    problems = ProblemList()
     sessions, texts = new_pool(), new_pool()
     texts.code("")
     rows: list[tuple[int, int, int, int]] = []  # session code, query index, text code, line

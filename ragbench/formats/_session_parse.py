@@ -18,8 +18,8 @@ from typing import Any
 from ragbench.formats._columns import WHITESPACE
 from ragbench.formats._session_types import HEADER, MAX_QUERY_INDEX
 from ragbench.formats.corpus import decode_problem, json_problem, json_type
+from ragbench.formats.lines import ProblemList, parse_int
 from ragbench.formats.problems import Problem
-from ragbench.formats.trec import _parse_int, _Problems
 
 _HAS_WHITESPACE = re.compile(f"[{WHITESPACE}\n]").search
 
@@ -53,7 +53,7 @@ def _is_jsonl(data: bytes, name: str) -> bool:
     return False
 
 
-def _text_lines(data: bytes, name: str, problems: _Problems) -> Iterator[tuple[int, str]]:
+def _text_lines(data: bytes, name: str, problems: ProblemList) -> Iterator[tuple[int, str]]:
     """(line number, text without the line end) of each line that is neither blank nor a comment."""
     for lineno, raw in enumerate(data.split(b"\n"), start=1):
         if b"\x00" in raw:
@@ -71,7 +71,7 @@ def _text_lines(data: bytes, name: str, problems: _Problems) -> Iterator[tuple[i
             yield lineno, line.removesuffix("\r")
 
 
-def _tsv_lines(data: bytes, name: str, problems: _Problems) -> Iterator[tuple[int, list[str], list[str]]]:
+def _tsv_lines(data: bytes, name: str, problems: ProblemList) -> Iterator[tuple[int, list[str], list[str]]]:
     """(line, fields stripped, fields as written) of each TSV content line, the header skipped."""
     first = True
     for lineno, line in _text_lines(data, name, problems):
@@ -85,7 +85,7 @@ def _tsv_lines(data: bytes, name: str, problems: _Problems) -> Iterator[tuple[in
 
 
 def _json_lines(
-    data: bytes, name: str, problems: _Problems, keys: tuple[str, ...]
+    data: bytes, name: str, problems: ProblemList, keys: tuple[str, ...]
 ) -> Iterator[tuple[int, dict[str, Any], None]]:
     """(line, object, None) of each JSONL content line whose object has only the ``keys`` allowed."""
     for lineno, line in _text_lines(data, name, problems):
@@ -120,7 +120,7 @@ def _id(value: str, what: str, field: int = -1) -> str:
 
 
 def _int(token: str, what: str, field: int = -1) -> int:
-    value = _parse_int(token)
+    value = parse_int(token)
     if value is None:
         raise _Bad(f"{what} {token!r} is not an integer", field)
     return value

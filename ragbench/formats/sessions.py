@@ -91,9 +91,9 @@ from ragbench.formats._session_types import (
     SessionRun,
     SessionTopics,
 )
+from ragbench.formats.lines import MAX_PROBLEMS, ProblemList, Source, content_lines, load, parse_float
 from ragbench.formats.problems import Problem
 from ragbench.formats.tables import StringPool, new_pool
-from ragbench.formats.trec import MAX_PROBLEMS, Source, _content_lines, _load, _parse_float, _Problems
 
 __all__ = [
     "CLICKED",
@@ -136,7 +136,7 @@ def read_session_run(
     Raises:
         FormatError: listing every problem (up to 50): file, line, column, message.
     """
-    data, name = _load(source, name)
+    data, name = load(source, name)
     pool = new_pool() if pool is None else pool
     jsonl = _is_jsonl(data, name)
     fields = None if jsonl else split_tsv(data, 4, 6)
@@ -160,7 +160,7 @@ def read_session_qrels(
     Raises:
         FormatError: listing every problem (up to 50): file, line, column, message.
     """
-    data, name = _load(source, name)
+    data, name = load(source, name)
     pool = new_pool() if pool is None else pool
     jsonl = _is_jsonl(data, name)
     fields = None if jsonl else split_words(data, 4)
@@ -178,7 +178,7 @@ def read_sessions(source: Source, *, name: str | None = None) -> SessionTopics:
     Raises:
         FormatError: listing every problem (up to 50): file, line, column, message.
     """
-    data, name = _load(source, name)
+    data, name = load(source, name)
     jsonl = _is_jsonl(data, name)
     fields = None if jsonl else split_tsv(data, 2, 3)
     topics = None if fields is None else _fast_sessions(fields, name)
@@ -195,15 +195,15 @@ def read_ratings(source: Source, *, name: str | None = None) -> SessionRatings:
     Raises:
         FormatError: listing every problem (up to 50): file, line, column, message.
     """
-    data, name = _load(source, name)
-    problems = _Problems()
+    data, name = load(source, name)
+    problems = ProblemList()
     names: tuple[str, ...] = ("rating",)
     header = 0  # its line
     ids: list[str] = []
     rows: list[list[float]] = []
     lines: list[int] = []
     first: dict[str, int] = {}
-    for n, (lineno, fields) in enumerate(_content_lines(data, name, problems)):
+    for n, (lineno, fields) in enumerate(content_lines(data, name, problems)):
         try:
             if n == 0 and fields[0] == HEADER:
                 header = lineno
@@ -250,7 +250,7 @@ def _rating_values(
         raise _Bad(message)
     values = []
     for i, token in enumerate(fields[1:]):
-        value = _parse_float(token)
+        value = parse_float(token)
         if value is None or not math.isfinite(value):
             where = f" (column {names[i]!r})" if len(names) > 1 else ""
             hint = "; a header line must start with session_id" if first_line else ""

@@ -23,6 +23,15 @@ def new_pool() -> StringPool:
     return Pool()  # type: ignore[return-value]
 
 
+def is_c_pool(pool: object) -> bool:
+    """Whether ``pool`` is the C interner (whose strings the C join can rank by)."""
+    try:
+        from ragbench.formats._ctrec import Pool
+    except ImportError:
+        return False
+    return isinstance(pool, Pool)
+
+
 class StringPool:
     """Interns strings to dense int32 codes (pure-Python twin of the C interner)."""
 

@@ -32,8 +32,8 @@ from typing import Literal, NoReturn
 
 from ragbench.errors import FormatError, InputError
 from ragbench.formats.corpus import decode_problem, json_problem, json_type
+from ragbench.formats.lines import MAX_PROBLEMS, Source, load
 from ragbench.formats.problems import Problem
-from ragbench.formats.trec import MAX_PROBLEMS, Source, _load
 
 TopicsFormat = Literal["auto", "trec", "sgml", "tsv", "jsonl"]
 FORMATS: tuple[str, ...] = ("auto", "trec", "sgml", "tsv", "jsonl")
@@ -87,7 +87,7 @@ def read_topics(path: Source, format: TopicsFormat = "auto", *, name: str | None
     """
     if format not in FORMATS:
         raise InputError(f"unknown topics format {format!r}; choose one of {', '.join(FORMATS)}")
-    data, name = _load(path, name)
+    data, name = load(path, name)
     text = _decode(data, name)
     builder = _Builder(name)
     layout = _detect(text, name, builder) if format == "auto" else format

@@ -15,13 +15,18 @@ turns a C-reported failure into the full list of problems.
 from __future__ import annotations
 
 import math
-import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
-from ragbench.errors import FormatError
+from ragbench.formats.lines import (
+    ProblemList,
+    Source,
+    column_of,
+    content_lines,
+    load,
+    parse_float,
+    parse_int,
+)
 from ragbench.formats.problems import Problem
 from ragbench.formats.tables import QrelsTable, RunTable, StringPool, new_pool
 
@@ -30,101 +35,11 @@ try:
 except ImportError:  # built without a C compiler: the pure-Python reader does everything
     _ctrec = None
 
-MAX_PROBLEMS = 50
 MAX_RELEVANCE = 1000
 """Judgments are small integers; the bound keeps per-level count tables (topics x levels) small."""
-Source = str | os.PathLike[str] | bytes
 
 RUN_COLUMNS = "query_id Q0 doc_id rank score run_tag"
 QRELS_COLUMNS = "query_id iteration doc_id relevance"
-
-
-def _load(source: Source, name: str | None) -> tuple[bytes, str]:
-    """The bytes of a file (a leading UTF-8 byte-order mark removed) and its name for messages."""
-    if isinstance(source, bytes):
-        return source.removeprefix(b"\xef\xbb\xbf"), name or "<memory>"
-    path = Path(source)
-    try:
-        return path.read_bytes().removeprefix(b"\xef\xbb\xbf"), name or str(source)
-    except FileNotFoundError:
-        raise FormatError([Problem(name or str(source), 0, "no such file")]) from None
-    except IsADirectoryError:
-        raise FormatError([Problem(name or str(source), 0, "is a directory, not a file")]) from None
-    except PermissionError:
-        raise FormatError([Problem(name or str(source), 0, "permission denied")]) from None
-
-
-class _Problems(list[Problem]):
-    """Keeps the first MAX_PROBLEMS problems and counts the rest."""
-
-    more: int = 0
-
-    def append(self, problem: Problem) -> None:
-        if len(self) < MAX_PROBLEMS:
-            super().append(problem)
-        else:
-            self.more += 1
-
-    def raise_if_any(self) -> None:
-        if self:
-            raise FormatError(list(self), more=self.more)
-
-
-_WORDS = frozenset({"inf", "infinity", "nan"})
-
-
-def _parse_float(token: str) -> float | None:
-    """A decimal number (``1``, ``-2.5``, ``.5e-3``, ``inf``), or None; the C reader's syntax exactly."""
-    body = token.lstrip("+-")
-    if not token.isascii() or "_" in token or len(token) >= 64:
-        return None
-    if token[:1] in "+-" and token[1:2] in "+-":
-        return None
-    if body.lower() in _WORDS or all(c in "0123456789.eE+-" for c in body):
-        try:
-            return float(token)
-        except ValueError:
-            return None
-    return None
-
-
-def _parse_int(token: str) -> int | None:
-    """``[+-]digits`` with at most 18 digits, or None; the C reader's syntax exactly."""
-    digits = token[1:] if token[:1] in "+-" else token
-    if not digits or len(digits) > 18 or not (digits.isascii() and digits.isdigit()):
-        return None
-    return int(token)
-
-
-def _content_lines(data: bytes, name: str, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number, fields) of each content line; record encoding problems.
-
-    Fields are separated by ASCII whitespace (space, tab, CR, VT, FF), as C's isspace and
-    trec_eval do; a line whose first field starts with ``#`` is a comment.
-    """
-    for lineno, raw in enumerate(data.split(b"\n"), start=1):
-        if b"\x00" in raw:
-            problems.append(Problem(name, lineno, "NUL character in line", raw.index(b"\x00") + 1))
-            continue
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(
-                Problem(
-                    name, lineno, f"bytes that are not UTF-8 (byte 0x{raw[exc.start]:02x})", exc.start + 1
-                )
-            )
-            continue
-        fields = raw.split()
-        if not fields or fields[0].startswith(b"#"):
-            continue
-        yield lineno, [f.decode("utf-8") for f in fields]
-
-
-def _column_of(fields: list[str], index: int) -> int:
-    # Column (1-based) of field `index` as if fields were separated by single spaces: exact
-    # enough to point an editor at the token without keeping the raw line around.
-    return sum(len(f) + 1 for f in fields[:index]) + 1
 
 
 def read_run(source: Source, *, name: str | None = None, pool: StringPool | None = None) -> RunTable:
@@ -138,7 +53,7 @@ def read_run(source: Source, *, name: str | None = None, pool: StringPool | None
     Raises:
         FormatError: listing every problem (up to 50): file, line, column, message.
     """
-    data, name = _load(source, name)
+    data, name = load(source, name)
     pool = new_pool() if pool is None else pool
     if _ctrec is not None and isinstance(pool, _ctrec.Pool):
         parsed = _parse_c(data, 0, pool)
@@ -163,7 +78,7 @@ def _parse_c(data: bytes, kind: int, pool: StringPool) -> tuple | None:
 
 
 def _read_run_python(data: bytes, name: str, pool: StringPool) -> RunTable:
-    problems = _Problems()
+    problems = ProblemList()
     q: list[int] = []
     d: list[int] = []
     s: list[float] = []
@@ -171,20 +86,20 @@ def _read_run_python(data: bytes, name: str, pool: StringPool) -> RunTable:
     lines: list[int] = []
     seen: dict[tuple[int, int], int] = {}
     run_id = ""
-    for lineno, fields in _content_lines(data, name, problems):
+    for lineno, fields in content_lines(data, name, problems):
         if len(fields) < 6:
             problems.append(Problem(name, lineno, f"expected 6 columns ({RUN_COLUMNS}), found {len(fields)}"))
             continue
-        score = _parse_float(fields[4])
+        score = parse_float(fields[4])
         if score is None or math.isnan(score):
             problems.append(
-                Problem(name, lineno, f"score {fields[4]!r} is not a number", _column_of(fields, 4))
+                Problem(name, lineno, f"score {fields[4]!r} is not a number", column_of(fields, 4))
             )
             continue
-        rank = _parse_int(fields[3])
+        rank = parse_int(fields[3])
         if rank is None:
             problems.append(
-                Problem(name, lineno, f"rank {fields[3]!r} is not an integer", _column_of(fields, 3))
+                Problem(name, lineno, f"rank {fields[3]!r} is not an integer", column_of(fields, 3))
             )
             continue
         qc, dc = pool.code(fields[0]), pool.code(fields[2])
@@ -195,7 +110,7 @@ def _read_run_python(data: bytes, name: str, pool: StringPool) -> RunTable:
                     name,
                     lineno,
                     f"document {fields[2]!r} is listed twice for topic {fields[0]!r} (first on line {first})",
-                    _column_of(fields, 2),
+                    column_of(fields, 2),
                 )
             )
             continue
@@ -231,7 +146,7 @@ def read_qrels(source: Source, *, name: str | None = None, pool: StringPool | No
     Raises:
         FormatError: listing every problem (up to 50): file, line, column, message.
     """
-    data, name = _load(source, name)
+    data, name = load(source, name)
     pool = new_pool() if pool is None else pool
     if _ctrec is not None and isinstance(pool, _ctrec.Pool):
         parsed = _parse_c(data, 1, pool)
@@ -242,22 +157,22 @@ def read_qrels(source: Source, *, name: str | None = None, pool: StringPool | No
 
 
 def _read_qrels_python(data: bytes, name: str, pool: StringPool) -> QrelsTable:
-    problems = _Problems()
+    problems = ProblemList()
     q: list[int] = []
     d: list[int] = []
     r: list[int] = []
     lines: list[int] = []
     seen: dict[tuple[int, int], int] = {}
-    for lineno, fields in _content_lines(data, name, problems):
+    for lineno, fields in content_lines(data, name, problems):
         if len(fields) != 4:
             problems.append(
                 Problem(name, lineno, f"expected 4 columns ({QRELS_COLUMNS}), found {len(fields)}")
             )
             continue
-        rel = _parse_int(fields[3])
+        rel = parse_int(fields[3])
         if rel is None:
             problems.append(
-                Problem(name, lineno, f"relevance {fields[3]!r} is not an integer", _column_of(fields, 3))
+                Problem(name, lineno, f"relevance {fields[3]!r} is not an integer", column_of(fields, 3))
             )
             continue
         if not -MAX_RELEVANCE <= rel <= MAX_RELEVANCE:
@@ -266,7 +181,7 @@ def _read_qrels_python(data: bytes, name: str, pool: StringPool) -> QrelsTable:
                     name,
                     lineno,
                     f"relevance {rel} is out of range ({-MAX_RELEVANCE}..{MAX_RELEVANCE})",
-                    _column_of(fields, 3),
+                    column_of(fields, 3),
                 )
             )
             continue
@@ -278,7 +193,7 @@ def _read_qrels_python(data: bytes, name: str, pool: StringPool) -> QrelsTable:
                     name,
                     lineno,
                     f"document {fields[2]!r} is judged twice for topic {fields[0]!r} (first on line {first})",
-                    _column_of(fields, 2),
+                    column_of(fields, 2),
                 )
             )
             continue

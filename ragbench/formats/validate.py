@@ -29,11 +29,12 @@ import numpy as np
 
 from ragbench.errors import FormatError, InputError
 from ragbench.formats.corpus import check_corpus
+from ragbench.formats.lines import load
 from ragbench.formats.problems import Problem, ValidationReport
 from ragbench.formats.sessions import read_ratings, read_session_qrels, read_session_run, read_sessions
 from ragbench.formats.tables import QrelsTable, RunTable
 from ragbench.formats.topics import read_topics
-from ragbench.formats.trec import _load, read_qrels, read_run
+from ragbench.formats.trec import read_qrels, read_run
 
 Kind = Literal["run", "qrels", "topics", "corpus", "session-run", "session-qrels", "sessions", "ratings"]
 SESSION_READERS: dict[str, Callable[..., object]] = {
@@ -119,7 +120,7 @@ def _validate_file(
             report.add(problem)
         return None
     try:
-        data, name = _load(path, None)
+        data, name = load(path, None)
     except FormatError as exc:
         _add_error(report, exc)
         return None

@@ -17,7 +17,15 @@ def ensure_ray(num_cpus: int | None = None) -> Any:
     program started on this machine. Calling again when Ray is up does nothing. The dashboard and
     usage reporting are off: nothing here reaches the network.
     """
+    # Read by Ray when it is imported (and passed on to its workers): no usage reporting, and no
+    # SIGSEGV handler of Ray's (absl's failure handler) in front of the JVM's. The JVM that runs
+    # Lucene uses SIGSEGV on purpose (null checks, safepoints) and expects its own handler to see
+    # them; with Ray's in front, a process that runs both crashes at a random moment.
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+    from ragbench.extras import require
+
+    require("distributed", "ray")
     import ray
 
     if ray.is_initialized():

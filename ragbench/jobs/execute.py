@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ragbench.errors import RagbenchError
-from ragbench.jobs import stages
+from ragbench.jobs import registry
 from ragbench.jobs.config import StageSpec
 
 Batch = tuple[Any, ...]
@@ -29,7 +29,7 @@ class StageWorker:
         self.stage: Any = None
         self.error: BaseException | None = None
         try:
-            self.stage = stages.build(spec)
+            self.stage = registry.build(spec)
         except Exception as exc:
             if not defer_errors:
                 raise
@@ -97,7 +97,7 @@ def run_batches(
     actors_wanted = max(1, min(parallelism or cpus, len(batches)))
     gpus = gpu_count()
     options: dict[str, Any] = {"num_cpus": 1, "max_restarts": 2, "max_task_retries": 2}
-    if gpus and getattr(spec, "type", "") in GPU_STAGE_TYPES:
+    if gpus and registry.stage_type(spec).gpu:
         options["num_gpus"] = min(1.0, gpus / actors_wanted)
     actor_class = ray.remote(StageWorker).options(**options)
     actors = [actor_class.remote(spec, defer_errors=True) for _ in range(actors_wanted)]
@@ -128,10 +128,6 @@ def _unpack(pairs: list[tuple[Any, dict[str, Any]]], stats: dict[str, Any] | Non
         for _, kept in pairs:
             stats.update(kept)
     return [result for result, _ in pairs]
-
-
-GPU_STAGE_TYPES = frozenset({"dense", "blockrank", "full-attention", "llm", "context"})
-"""Stage types whose actors ask Ray for a GPU share when the cluster has GPUs."""
 
 
 def split(query_ids: Sequence[str], batch_size: int) -> list[list[str]]:

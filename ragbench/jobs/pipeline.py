@@ -18,16 +18,14 @@ from typing import Any
 
 from ragbench.errors import ConflictError, InputError, NotFoundError
 from ragbench.formats.topics import read_topics
-from ragbench.jobs import stages
+from ragbench.jobs import registry
 from ragbench.jobs.config import PipelineConfig, StageSpec
 from ragbench.jobs.execute import run_batches, split
+from ragbench.jobs.ranking import Ranking, sort_hits
 from ragbench.jobs.runfile import format_run, write_run
-from rankers.base import Ranking
 
 Progress = Callable[[str, int, int], None]
 """``(label, done, total)``: how far a step is (the CLI draws rich progress bars from it)."""
-
-DEFAULT_MEASURES = ("AP", "P@30", "nDCG@10", "R@1000")
 
 
 @dataclass
@@ -168,6 +166,12 @@ def _merge(parts: list[dict[str, Any]], order: list[str]) -> dict[str, Any]:
     return {q: merged[q] for q in order if q in merged}
 
 
+def _merge_ranking(parts: list[Ranking], order: list[str]) -> Ranking:
+    """The stage's rankings in query order, each list put in the tie rule's order (a stage that
+    returns another order cannot break the rule)."""
+    return {q: sort_hits(hits) for q, hits in _merge(parts, order).items()}
+
+
 def rank(
     config: PipelineConfig,
     *,
@@ -195,7 +199,7 @@ def rank(
     started = time.perf_counter()
     for spec in (*([config.rewriter] if config.rewriter else []), *config.retrievers,
                  *([config.reranker] if config.reranker else [])):  # fmt: skip
-        stages.prepare(spec, progress, use_ray)
+        registry.prepare(spec, progress, use_ray)
     seconds["prepare"] = time.perf_counter() - started
 
     if config.rewriter is not None:
@@ -214,11 +218,11 @@ def rank(
             spec, "search", queries, lambda batch: (config.depth,), config, use_ray, progress,
             f"retrieve {spec.name}", nodes, stats,
         )  # fmt: skip
-        rankings.append(_merge(parts, order))
+        rankings.append(_merge_ranking(parts, order))
         seconds[f"retrieve {spec.name}"] = time.perf_counter() - started
 
     if config.fusion is not None:
-        from rankers.fusion import Fusion
+        from ragbench.jobs.fusion import Fusion
 
         started = time.perf_counter()
         ranking = Fusion(**config.fusion).fuse(rankings, config.depth)
@@ -234,7 +238,7 @@ def rank(
             lambda batch: ({q: current.get(q, []) for q in batch}, config.depth), config, use_ray, progress,
             f"rerank {config.reranker.name}", nodes, stats,
         )  # fmt: skip
-        ranking = _merge(parts, order)
+        ranking = _merge_ranking(parts, order)
         seconds[f"rerank {config.reranker.name}"] = time.perf_counter() - started
 
     for label in [label for label, kept in stats.items() if not kept]:
@@ -250,19 +254,28 @@ def run_pipeline(
     progress: Progress | None = None,
     measures: tuple[str, ...] | None = None,
 ) -> PipelineResult:
-    """Rank, write the run file, score it against the config's qrels, store it under the benchmark.
+    """Rank, write the run file, store it under the benchmark and score it (once).
+
+    A stored run is scored by the store, on its benchmark's measures, and those stored scores are
+    what the result reports; measures asked for that the benchmark does not keep are computed
+    for the report only. A run that is not stored (no benchmark, ``store=False``, or the same
+    file stored before) is scored here against the config's qrels. Either way every topic of the
+    qrels counts (a topic the run lacks scores 0, trec_eval ``-c``).
 
     Args:
         config: from :func:`ragbench.jobs.config.load_pipeline`.
         use_ray: overrides the config's ``ray.enabled``.
         store: store the run (when the config names a benchmark) in the database of the settings
-            (``RAGBENCH_DATABASE_URL``, SQLite under ``~/.ragbench`` by default).
+            (``RAGBENCH_DATABASE_URL``; SQLite under ``RAGBENCH_HOME`` by default).
         progress: ``(label, done, total)`` callback.
-        measures: what to report (default: the config's ``measures``, else AP, P@30, nDCG@10,
-            R@1000); a stored run is scored on its benchmark's measures too.
+        measures: what to report (default: the config's ``measures``, else the pipeline defaults
+            of :func:`ragbench.evaluation.registry.default_measures`).
     """
+    from ragbench.evaluation.registry import canonical_measures, default_measures
+
     total_started = time.perf_counter()
-    if store and config.benchmark is not None:
+    storing = store and config.benchmark is not None
+    if storing:
         _check_database()  # an unmigrated or unreachable database fails now, not after the work
     nodes: dict[str, set[str]] = {}
     stats: dict[str, dict[str, dict[str, float]]] = {}
@@ -270,18 +283,26 @@ def run_pipeline(
     data = format_run(ranking, config.name, ir_metadata(config))
     write_run(config.output, data)
     result = PipelineResult(config, ranking, config.output, data, seconds, nodes=nodes, stage_stats=stats)
-    if config.qrels is not None:
+    wanted = canonical_measures(list(measures or config.measures or default_measures("pipeline")))
+    stored: dict[str, dict[str, float]] = {}
+    if storing:
+        result.run_id, result.stored_note, stored = _store(config, data, seconds, stats)
+    for measure in wanted:
+        if measure in stored:
+            values = dict(stored[measure])
+            result.scores[measure] = values.pop("all")
+            result.per_topic[measure] = values
+    missing = [m for m in wanted if m not in result.scores]
+    if missing and config.qrels is not None:
         from ragbench.evaluation.engine import evaluate
 
-        wanted = measures or config.measures or DEFAULT_MEASURES
-        evaluated = evaluate(config.qrels, data, list(wanted), complete=True, name=config.name)
-        result.scores = dict(evaluated.aggregate)
-        result.per_topic = {
-            m: dict(zip(evaluated.query_ids, evaluated.per_query[m].tolist(), strict=True))
-            for m in evaluated.measures
-        }
-    if store and config.benchmark is not None:
-        result.run_id, result.stored_note = _store(config, data, seconds, stats)
+        evaluated = evaluate(config.qrels, data, missing, complete=True, name=config.name)
+        for measure in evaluated.measures:
+            result.scores[measure] = evaluated.aggregate[measure]
+            result.per_topic[measure] = dict(
+                zip(evaluated.query_ids, evaluated.per_query[measure].tolist(), strict=True)
+            )
+    result.scores = {m: result.scores[m] for m in wanted if m in result.scores}
     result.seconds["total"] = time.perf_counter() - total_started
     return result
 
@@ -314,10 +335,15 @@ def _store(
     data: bytes,
     seconds: dict[str, float],
     stats: dict[str, dict[str, dict[str, float]]],
-) -> tuple[int | None, str]:
+) -> tuple[int | None, str, dict[str, dict[str, float]]]:
+    """Store (registering the benchmark when new) and score the run in one transaction.
+
+    Returns the run id (None when not stored), a note for the user, and the stored scores
+    (``{measure: {"all": mean, topic: value}}``; empty when not stored).
+    """
+    from ragbench.settings import get_settings
     from ragbench.store import service
     from ragbench.store.db import database_errors, open_database
-    from ragbench.store.settings import get_settings
 
     assert config.benchmark is not None
     engine, factory = open_database()
@@ -344,7 +370,7 @@ def _store(
                     measures=config.measures,
                 )
                 note = f"registered benchmark {config.benchmark!r}; "
-            metadata = {
+            metadata: dict[str, Any] = {
                 "pipeline": config.raw,
                 "seconds": {k: round(v, 3) for k, v in seconds.items()},
             }
@@ -366,7 +392,10 @@ def _store(
                         filename=Path(config.output).name,
                     )
             except ConflictError as exc:
-                return None, f"{note}not stored again: {exc}"
-            return run.id, f"{note}stored as run {run.id} ({run.status})"
+                return None, f"{note}not stored again: {exc}", {}
+            if run.status == "pending":  # too large to score inline: this command is the worker
+                run = service.score_run(s, run.id)
+            scores = service.run_scores(s, run.id, admin, per_topic=True)
+            return run.id, f"{note}stored as run {run.id} ({run.status})", scores
     finally:
         engine.dispose()

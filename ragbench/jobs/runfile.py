@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rankers.base import Ranking
+from ragbench.jobs.ranking import Ranking
 
 
 def format_run(ranking: Ranking, tag: str, header: dict[str, Any] | None = None) -> bytes:

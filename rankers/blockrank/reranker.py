@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ragbench.errors import InputError
-from rankers.base import Hits, Ranking, sort_hits
+from ragbench.jobs.ranking import Hits, Ranking, sort_hits
 from rankers.blockrank.prompt import IdStyle, PromptBuilder
 from rankers.blockrank.scoring import score_decode, score_full, score_linear, score_reference
 

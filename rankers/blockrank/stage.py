@@ -28,7 +28,8 @@ from typing import Any
 
 from ragbench.errors import InputError
 from ragbench.jobs.config import StageSpec
-from ragbench.jobs.stages import Options, register
+from ragbench.jobs.options import Options
+from ragbench.jobs.registry import StageType
 
 OPTIONS = {"model", "layer", "route", "candidates", "chunk", "ids", "signal", "offset", "device", "dtype",
            "batch_size"}  # fmt: skip
@@ -124,11 +125,13 @@ def _build(spec: StageSpec) -> Any:
         raise InputError(f"{spec.where}: {exc}") from None
 
 
-@register("reranker", "blockrank", prepare=_prepare)
-def blockrank(spec: StageSpec) -> Any:
-    return _build(spec)
+LM_MODULES = ("torch", "transformers", "gguf", "accelerate")
 
-
-@register("reranker", "full-attention", prepare=_prepare)
-def full_attention(spec: StageSpec) -> Any:
-    return _build(spec)
+BLOCKRANK = StageType(
+    "reranker", "blockrank", _build, prepare=_prepare, gpu=True, corpus=True, extra="lm", modules=LM_MODULES,
+    doc="BlockRank in-context reranking (attention at layer l*, linear in the list length)",
+)  # fmt: skip
+FULL_ATTENTION = StageType(
+    "reranker", "full-attention", _build, prepare=_prepare, gpu=True, corpus=True, extra="lm",
+    modules=LM_MODULES, doc="the full-attention in-context baseline (same prompt and readout)",
+)  # fmt: skip

@@ -36,8 +36,11 @@ CREATE TABLE IF NOT EXISTS rewrites (
 
 
 def default_cache_path() -> Path:
-    """``$RAGBENCH_HOME/cache/rewrites.sqlite`` (``~/.ragbench`` when the variable is unset)."""
-    return Path(os.environ.get("RAGBENCH_HOME") or "~/.ragbench").expanduser() / "cache" / "rewrites.sqlite"
+    """``rewrites.sqlite`` in the settings' cache folder (``RAGBENCH_CACHE_DIR``, default
+    ``$RAGBENCH_HOME/cache``)."""
+    from ragbench.settings import get_settings
+
+    return get_settings().cache_dir / "rewrites.sqlite"
 
 
 def cache_key(model: str, template: str, query: str, context: str | None, max_new_tokens: int) -> str:

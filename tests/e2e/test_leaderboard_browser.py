@@ -6,16 +6,13 @@ Run with ``pytest -m e2e tests/e2e``; skips when chromium or chromedriver is mis
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "integration" / "api"))
-from webserver import (
+from support.webserver import (
     SHARED,
     Server,
     create_users,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from webserver import Server, create_users, migrate, start_server
+from support.webserver import Server, create_users, migrate, start_server
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from indexers.dense import (
 )
 from ragbench.errors import FormatError, InputError
 from ragbench.formats.topics import read_topics
-from rankers.base import sort_hits
+from ragbench.jobs.ranking import sort_hits
 
 DOCS = 160
 

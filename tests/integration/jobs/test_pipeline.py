@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cli_runner import ragbench
+from support.cli_runner import ragbench
 
 from ragbench.errors import InputError
 from ragbench.evaluation.engine import evaluate
-from ragbench.jobs import stages
+from ragbench.jobs import registry
 from ragbench.jobs.config import load_pipeline
 from ragbench.jobs.pipeline import run_pipeline
 from ragbench.store import service
@@ -141,7 +141,7 @@ def test_bad_stage_options_name_the_line(
 ) -> None:
     pipeline = load_pipeline(config(tmp_path, cacm_data, bm25_index, extra=extra))
     with pytest.raises(InputError, match=message):
-        stages.build(pipeline.retrievers[0])
+        registry.build(pipeline.retrievers[0])
 
 
 def test_cli_reports_bad_configs_with_status_2(tmp_path: Path, cacm_data: Path) -> None:
@@ -171,8 +171,8 @@ class FirstWord:
 
 
 def test_rewriter_and_reranker_stages_plug_in(tmp_path: Path, cacm_data: Path, bm25_index: Path) -> None:
-    stages.register("reranker", "keep-even")(lambda spec: KeepOnly())
-    stages.register("rewriter", "first-word")(lambda spec: FirstWord())
+    registry.register(registry.StageType("reranker", "keep-even", lambda spec: KeepOnly()))
+    registry.register(registry.StageType("rewriter", "first-word", lambda spec: FirstWord()))
     extra = "reranker: {type: keep-even}\nrewriter: {type: first-word}\n"
     piped = run_pipeline(
         load_pipeline(config(tmp_path, cacm_data, bm25_index, "piped", extra)), use_ray=False, store=False

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ragbench.settings import get_settings
 from ragbench.store import service
 from ragbench.store.db import make_engine, session_factory, upgrade
 from ragbench.store.models import Base, Benchmark, User
-from ragbench.store.settings import get_settings
 
 Factory = sessionmaker[Session]
 

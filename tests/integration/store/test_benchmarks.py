@@ -126,7 +126,7 @@ def test_new_qrels_version_rescores_every_run_and_keeps_old_scores(
     lines = [line for line in qrels_text.splitlines() if line.startswith("301 ")]
     v2_text = "\n".join(f"{q} {it} {doc} {1 - int(rel)}" for q, it, doc, rel in map(str.split, lines)) + "\n"
     monkeypatch.setenv("RAGBENCH_INLINE_SCORING_LINES", "1400")  # results.test has 1500 lines
-    from ragbench.store.settings import get_settings
+    from ragbench.settings import get_settings
 
     get_settings.cache_clear()
     with pytest.raises(PermissionDenied):

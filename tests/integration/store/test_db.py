@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
-from ragbench.errors import InputError, RagbenchError
+from ragbench.errors import RagbenchError
 from ragbench.store.db import (
     NOT_MIGRATED,
     current_revisions,
@@ -20,7 +20,6 @@ from ragbench.store.db import (
     upgrade,
 )
 from ragbench.store.models import Base
-from ragbench.store.settings import DEFAULT_INLINE_SCORING_LINES, DEFAULT_MAX_UPLOAD_BYTES, get_settings
 
 
 def test_schema_is_current_only_after_upgrade(database_url: str) -> None:
@@ -73,30 +72,6 @@ def test_sqlite_url_expands_home_and_creates_the_folder(
     monkeypatch.setenv("HOME", str(tmp_path))
     upgrade("sqlite:///~/deep/er/ragbench.db")
     assert (tmp_path / "deep" / "er" / "ragbench.db").is_file()
-
-
-def test_settings_defaults_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("RAGBENCH_DATABASE_URL", "RAGBENCH_MAX_UPLOAD_BYTES", "RAGBENCH_INLINE_SCORING_LINES"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    get_settings.cache_clear()
-    settings = get_settings()
-    assert settings.database_url == f"sqlite:///{tmp_path}/.ragbench/ragbench.db"
-    assert settings.max_upload_bytes == DEFAULT_MAX_UPLOAD_BYTES == 200 * 2**20
-    assert settings.inline_scoring_lines == DEFAULT_INLINE_SCORING_LINES == 300_000
-    assert get_settings() is settings  # cached
-
-    monkeypatch.setenv("RAGBENCH_DATABASE_URL", "sqlite:////tmp/x.db")
-    monkeypatch.setenv("RAGBENCH_MAX_UPLOAD_BYTES", "1_000")
-    monkeypatch.setenv("RAGBENCH_INLINE_SCORING_LINES", "5")
-    get_settings.cache_clear()
-    assert get_settings().database_url == "sqlite:////tmp/x.db"
-    assert (get_settings().max_upload_bytes, get_settings().inline_scoring_lines) == (1000, 5)
-
-    monkeypatch.setenv("RAGBENCH_MAX_UPLOAD_BYTES", "lots")
-    get_settings.cache_clear()
-    with pytest.raises(InputError, match="RAGBENCH_MAX_UPLOAD_BYTES"):
-        get_settings()
 
 
 def test_unreachable_database_is_a_one_line_error(tmp_path: Path) -> None:

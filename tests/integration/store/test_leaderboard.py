@@ -11,10 +11,10 @@ import pytest
 
 from ragbench.errors import InputError, MeasureError, NotFoundError
 from ragbench.evaluation.engine import evaluate
+from ragbench.settings import get_settings
 from ragbench.stats import compare, significance_tiers
 from ragbench.store import _leaderboard, service
 from ragbench.store.models import Benchmark, User
-from ragbench.store.settings import get_settings
 
 MEASURES = ["nDCG@10", "AP", "P@10", "R@1000", "RR", "Bpref", "Judged@10"]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sqlalchemy import select
+from support.paths import FIXTURES
 
 from ragbench.errors import (
     AuthError,
@@ -20,11 +21,11 @@ from ragbench.errors import (
     TooLargeError,
 )
 from ragbench.evaluation.engine import evaluate
+from ragbench.settings import get_settings
 from ragbench.store import service
 from ragbench.store.models import DEFAULT_MEASURES, Benchmark, Run, Score, System, User
-from ragbench.store.settings import get_settings
 
-BAD = Path(__file__).parents[2] / "fixtures" / "bad"
+BAD = FIXTURES / "bad"
 BAD_RUNS = [
     row for row in csv.reader((BAD / "EXPECTED.tsv").open(), delimiter="\t") if row[0].startswith("run_")
 ]

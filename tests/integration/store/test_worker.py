@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from ragbench.settings import get_settings
 from ragbench.store import _scoring, service
 from ragbench.store.models import Benchmark, Run, User
-from ragbench.store.settings import get_settings
 
 
 @pytest.fixture

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from support.paths import FIXTURES
 
 from ragbench.errors import FormatError
 from ragbench.formats import Problem, detect_kind, iter_corpus, read_qrels, read_run, read_topics, validate
 
-BAD = Path(__file__).resolve().parents[2] / "fixtures" / "bad"
+BAD = FIXTURES / "bad"
 
 
 class Case(NamedTuple):

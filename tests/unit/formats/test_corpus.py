@@ -7,11 +7,10 @@ import logging
 from pathlib import Path
 
 import pytest
+from support.paths import CACM
 
 from ragbench.errors import FormatError
 from ragbench.formats import Document, check_corpus, corpus_hash, iter_corpus
-
-CACM = Path(__file__).resolve().parents[4] / "shared" / "data" / "cacm"
 
 
 def write(tmp_path: Path, data: bytes, name: str = "corpus.jsonl") -> Path:

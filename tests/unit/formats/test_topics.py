@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.paths import CACM
 
 from ragbench.errors import FormatError, InputError
 from ragbench.formats import read_topics
 from ragbench.formats.topics import Topic
-
-CACM = Path(__file__).resolve().parents[4] / "shared" / "data" / "cacm"
 
 CLASSIC = b"""<top>
 <num> Number: 301

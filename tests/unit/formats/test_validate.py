@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.paths import CACM
 
 from ragbench.errors import InputError
 from ragbench.formats import QrelsTable, ValidationReport, detect_kind, validate
-
-CACM = Path(__file__).resolve().parents[4] / "shared" / "data" / "cacm"
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
