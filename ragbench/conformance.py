@@ -15,7 +15,6 @@ from rich.table import Table
 
 from ragbench.errors import InputError
 
-MEASURES = ["nDCG@10", "AP", "P@10", "R@1000", "Bpref", "RR", "Judged@10"]
 # (expected output, trec_eval arguments) from SOURCE.txt of trec_eval's test folder.
 CONFORMANCE = [
     ("out.test", ["qrels.test", "results.test"]),
@@ -56,6 +55,7 @@ def _conformance(data: Path) -> list[tuple[str, bool]]:
 def run_conformance(data: Path | None, out: Console, err: Console) -> None:
     from ragbench._cli_common import print_table
     from ragbench.evaluation.engine import evaluate, read_qrels_like
+    from ragbench.evaluation.registry import default_measures
     from ragbench.stats import compare
 
     data = data or default_data()
@@ -66,8 +66,9 @@ def run_conformance(data: Path | None, out: Console, err: Console) -> None:
     out.rule("[bold]1. Score trec_eval's sample runs (trec_eval 10.0 semantics, -c)")
     qrels = read_qrels_like(data / "qrels.test")
     started = time.perf_counter()
+    measures = default_measures("conformance")
     results = [
-        evaluate(qrels, data / run, MEASURES, complete=True) for run in ("results.test", "results.trunc")
+        evaluate(qrels, data / run, measures, complete=True) for run in ("results.test", "results.trunc")
     ]
     print_table(results, per_query=True)
     err.print(f"[dim]scored in {1000 * (time.perf_counter() - started):.0f} ms[/]")

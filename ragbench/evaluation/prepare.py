@@ -22,7 +22,7 @@ def _recode(codes: np.ndarray, strings: Sequence[str], lookup: dict[str, int]) -
 def _byte_order_rank(strings: Sequence[str], codes: np.ndarray) -> np.ndarray:
     """Rank (0..k-1) of each distinct code's string in strcmp order; code points order as UTF-8 bytes do."""
     distinct = np.unique(codes)
-    order = sorted(range(distinct.size), key=lambda i: strings[distinct[i]])
+    order = sorted(range(distinct.size), key=lambda i: strings[int(distinct[i])])
     rank_of_distinct = np.empty(distinct.size, dtype=np.int64)
     rank_of_distinct[np.asarray(order, dtype=np.int64)] = np.arange(distinct.size, dtype=np.int64)
     return rank_of_distinct[np.searchsorted(distinct, codes)]
@@ -210,7 +210,8 @@ def load(
 
     Paths, raw bytes and already-read tables are all accepted; ``options`` are prepare's.
     """
-    from ragbench.formats.trec import new_pool, read_qrels, read_run
+    from ragbench.formats.tables import new_pool
+    from ragbench.formats.trec import read_qrels, read_run
 
     pool = new_pool()
     qrels_table = qrels if isinstance(qrels, QrelsTable) else read_qrels(qrels, pool=pool)

@@ -73,7 +73,9 @@ class PreparedTopics:
     @property
     def rank_of_row(self) -> np.ndarray:
         """int64 per row of ``rel``: its 1-based rank within its topic."""
-        return np.arange(self.rel.size, dtype=np.int64) - np.repeat(self.offsets[:-1], self.num_ret) + 1
+        return np.asarray(
+            np.arange(self.rel.size, dtype=np.int64) - np.repeat(self.offsets[:-1], self.num_ret) + 1
+        )
 
     def topic(self, i: int) -> np.ndarray:
         """The ranked relevance list of topic ``i`` (a view)."""

@@ -27,7 +27,7 @@ from ragbench.store._scoring import (
     read_sessions_bytes,
     rescore_benchmark,
 )
-from ragbench.store.models import DEFAULT_MEASURES, LABEL_SOURCES, Benchmark, QrelsVersion, User
+from ragbench.store.models import LABEL_SOURCES, Benchmark, QrelsVersion, User
 from ragbench.store.settings import get_settings
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
@@ -42,45 +42,32 @@ def _check_slug(slug: str) -> str:
     return slug
 
 
-def canonical_measures(measures: Sequence[str]) -> list[str]:
-    """Canonical ir-measures names, in order, without repeats.
+def _benchmark_measures(measures: Sequence[str] | None) -> list[str]:
+    """A benchmark's measures in canonical form (None: the ``leaderboard`` defaults).
 
     Raises:
-        MeasureError: a name does not parse or lacks a parameter (every bad one named).
+        MeasureError: a name does not parse, lacks a parameter or cannot be computed here
+            (every bad one named).
         InputError: no measure.
     """
-    from ragbench.evaluation.measures import engine_spec, parse_measures
+    from ragbench.evaluation.registry import canonical_measures, default_measures
 
-    if isinstance(measures, str):
-        measures = [measures]
-    parsed = parse_measures(list(measures))
-    for measure in parsed:
-        engine_spec(measure)  # raises for a measure that needs a cutoff it was not given
-    names = list(dict.fromkeys(str(m) for m in parsed))
+    names = canonical_measures(default_measures("leaderboard") if measures is None else measures, "adhoc")
     if not names:
         raise InputError("a benchmark needs at least one measure")
     return names
 
 
-def canonical_session_measures(measures: Sequence[str] | None) -> list[str]:
-    """Canonical session measure names, in order, without repeats (None: the default ones).
+def _session_measures(measures: Sequence[str] | None) -> list[str]:
+    """A benchmark's session measures in canonical form (None: the ``session`` defaults).
 
     Raises:
         MeasureError: a name does not parse (every bad one named).
         InputError: no measure.
     """
-    from ragbench.evaluation.session import (
-        DEFAULT_SESSION_MEASURES,
-        canonical_session_measure,
-        parse_session_measures,
-    )
+    from ragbench.evaluation.registry import canonical_measures, default_measures
 
-    if measures is None:
-        measures = DEFAULT_SESSION_MEASURES
-    elif isinstance(measures, str):
-        measures = [measures]
-    parse_session_measures(list(measures))
-    names = list(dict.fromkeys(canonical_session_measure(m) for m in measures))
+    names = canonical_measures(default_measures("session") if measures is None else measures, "session")
     if not names:
         raise InputError("sessions need at least one session measure")
     return names
@@ -145,13 +132,13 @@ def create_benchmark(
         qrels_text: The TREC qrels (version 1, label source ``human``).
         corpus_ref: Where the corpus lives (a path, an ir_datasets id), stored as given.
         hidden: Blind benchmark: per-topic scores withheld from everyone but admins.
-        measures: ir-measures names (default ``nDCG@10 AP P@10 R@1000 RR Bpref Judged@10``);
-            stored canonical; ``Judged@10`` is scored in any case.
+        measures: ir-measures names (default ``default_measures("leaderboard")``: ``nDCG@10 AP
+            P@10 R@1000 RR Bpref Judged@10``); stored canonical; ``Judged@10`` is scored in any case.
         sessions_text: The sessions file (``session_id query_index query``), stored as given;
             needs ``session_qrels_text``.
         session_qrels_text: The session qrels (session qrels version 1, label source ``human``).
-        session_measures: Session measure names (default ``DEFAULT_SESSION_MEASURES``), stored
-            canonical.
+        session_measures: Session measure names (default ``default_measures("session")``),
+            stored canonical.
 
     Raises:
         AuthError, PermissionDenied: no actor, or not an admin.
@@ -166,7 +153,7 @@ def create_benchmark(
 
     require_admin(actor, "create a benchmark")
     _check_slug(slug)
-    names = canonical_measures(DEFAULT_MEASURES if measures is None else measures)
+    names = _benchmark_measures(measures)
     qrels = as_bytes(qrels_text)
     judgments = _check_qrels(qrels, "human")
     if topics_text is not None:
@@ -243,7 +230,7 @@ def _check_sessions(
     sessions_text: str | bytes, qrels_text: str | bytes, measures: Sequence[str] | None
 ) -> tuple[bytes, int, list[str]]:
     """Validate sessions, their qrels and session measures; (qrels bytes, judgments, measures)."""
-    names = canonical_session_measures(measures)
+    names = _session_measures(measures)
     topics = read_sessions_bytes(as_bytes(sessions_text))
     qrels = as_bytes(qrels_text)
     return qrels, len(read_session_qrels_bytes(qrels, topics)), names
@@ -270,7 +257,7 @@ def add_sessions(
         slug: The benchmark.
         sessions_text: The sessions file (``session_id query_index query``, TSV or JSONL).
         qrels_text: The session qrels (``session_id query_index doc_id grade``).
-        measures: Session measure names (default ``DEFAULT_SESSION_MEASURES``), stored canonical.
+        measures: Session measure names (default ``default_measures("session")``), stored canonical.
         label_source: ``human`` or ``llm``.
 
     Raises:

@@ -128,17 +128,15 @@ def canonical_measure(benchmark: Benchmark, measure: str, kind: str = "adhoc") -
         InputError: the benchmark does not score it (the message lists what it scores), or has no
             sessions when ``kind`` is ``session``.
     """
-    if kind == "session":
-        from ragbench.evaluation.session import canonical_session_measure
+    from ragbench.evaluation.registry import canonical
 
+    if kind == "session":
         if not benchmark.has_sessions:
             raise InputError(f"benchmark {benchmark.slug!r} has no sessions")
-        name = canonical_session_measure(measure)
+        name = canonical(measure, "session")
         what = "session runs are not scored"
     else:
-        from ragbench.evaluation.measures import parse_measures
-
-        name = str(parse_measures([measure])[0])
+        name = canonical(measure, "adhoc")
         what = "is not scored"
     scored = benchmark.measures_of(kind)
     if name not in scored:

@@ -33,6 +33,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from ragbench.evaluation.registry import DEFAULTS
+
 NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -49,7 +51,8 @@ RUN_STATUSES = ("pending", "scoring", "scored", "failed")
 WINNERS = ("a", "b", "tie")
 ALL_TOPICS = "all"
 """``Score.query_id`` of the row holding the mean over topics."""
-DEFAULT_MEASURES = ("nDCG@10", "AP", "P@10", "R@1000", "RR", "Bpref", "Judged@10")
+DEFAULT_MEASURES = DEFAULTS["leaderboard"]
+"""A new benchmark's measures: the registry's ``leaderboard`` list."""
 JUDGED_MEASURE = "Judged@10"
 """Scored for every run whatever the benchmark's measures: the leaderboard shows it."""
 

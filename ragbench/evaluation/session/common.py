@@ -3,6 +3,9 @@ zero-ideal rule, per-session sums and per-query aggregates."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ragbench.evaluation.session.names import SessionMeasure
@@ -24,15 +27,15 @@ def gains(grades: np.ndarray, kind: str) -> np.ndarray:
     # Grades are small integers (|grade| <= 1000): a table lookup instead of exp2 on every row.
     low, high = int(grades.min()), int(grades.max())
     table = np.exp2(np.arange(low, high + 1, dtype=np.float64)) - 1.0
-    return table[grades - low]
+    return np.asarray(table[grades - low])
 
 
-def by_table(fn, values: np.ndarray) -> np.ndarray:
+def by_table(fn: Callable[[np.ndarray], Any], values: np.ndarray) -> np.ndarray:
     """``fn(values)`` for small positive integers (ranks, query indexes): computed once per value."""
     values = np.asarray(values, np.int64)
     if values.size == 0:
         return np.zeros(0)
-    return np.asarray(fn(np.arange(int(values.max()) + 1, dtype=np.float64)), np.float64)[values]
+    return np.asarray(np.asarray(fn(np.arange(int(values.max()) + 1, dtype=np.float64)), np.float64)[values])
 
 
 def per_session(p: PreparedSessions, session: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -45,7 +48,7 @@ def ratio(numerator: np.ndarray, ideal: np.ndarray, measure: SessionMeasure) -> 
     empty = ideal == 0
     out = np.divide(numerator, np.where(empty, 1.0, ideal))
     out[empty] = np.nan if measure.params.get("zero") == "nan" else 0.0
-    return out
+    return np.asarray(out)
 
 
 def aggregate_queries(p: PreparedSessions, values: np.ndarray, how: str) -> np.ndarray:
@@ -54,7 +57,7 @@ def aggregate_queries(p: PreparedSessions, values: np.ndarray, how: str) -> np.n
     n = p.num_queries
     offsets = p.query_offsets()
     has = n > 0
-    out = np.zeros(p.num_sessions, np.float64)
+    out: np.ndarray = np.zeros(p.num_sessions, np.float64)
     if values.size == 0:
         return out
     session = np.repeat(np.arange(p.num_sessions), n)
@@ -76,4 +79,4 @@ def aggregate_queries(p: PreparedSessions, values: np.ndarray, how: str) -> np.n
 
 def query_index(p: PreparedSessions, session: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Flat (session, query) index of each row, into arrays laid out by ``query_offsets``."""
-    return p.query_offsets()[session] + query - 1
+    return np.asarray(p.query_offsets()[session] + query - 1)

@@ -20,6 +20,8 @@ Duplicates count every time they are shown, in every convention.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ragbench.evaluation.session.common import (
@@ -36,7 +38,7 @@ from ragbench.evaluation.session.prepared import PreparedSessions, rank_in_group
 
 
 def _log(x: np.ndarray | float, base: float) -> np.ndarray:
-    return np.log(x) / np.log(base)
+    return np.asarray(np.log(x) / np.log(base))
 
 
 def rank_discount(r: np.ndarray, m: SessionMeasure) -> np.ndarray:
@@ -72,7 +74,9 @@ def session_dcg(p: PreparedSessions, m: SessionMeasure) -> np.ndarray:
     return p.cache[key].copy()
 
 
-def _ideal_dcg_per_query(p: PreparedSessions, m: SessionMeasure, k: int, discount) -> np.ndarray:
+def _ideal_dcg_per_query(
+    p: PreparedSessions, m: SessionMeasure, k: int, discount: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
     """Ideal DCG@k of each (session, query): the judged documents that apply to that query
     (session-level, or the query's own labels) sorted by grade, cut at k."""
     # Session-level groups.
@@ -129,7 +133,7 @@ def normalized_session_dcg(p: PreparedSessions, m: SessionMeasure) -> np.ndarray
     elif m["conv"] == "D":
         ideal = _packed_ideal(p, m)
     else:
-        per_query = _ideal_dcg_per_query(p, m, m.k, lambda r: rank_discount(r, m))
+        per_query = _ideal_dcg_per_query(p, m, m.cutoff, lambda r: rank_discount(r, m))
         session = np.repeat(np.arange(p.num_sessions), p.num_queries)
         j = np.arange(per_query.size) - p.query_offsets()[session] + 1
         ideal = per_session(p, session, per_query * query_discount(j, m))
@@ -138,7 +142,7 @@ def normalized_session_dcg(p: PreparedSessions, m: SessionMeasure) -> np.ndarray
 
 def session_dcg_per_query(p: PreparedSessions, m: SessionMeasure) -> np.ndarray:
     """sessDCG/q: sessDCG divided by the number of queries (0 for a session with none)."""
-    return session_dcg(p, m) / np.maximum(p.num_queries, 1)
+    return np.asarray(session_dcg(p, m) / np.maximum(p.num_queries, 1))
 
 
 def query_ndcg(p: PreparedSessions, m: SessionMeasure) -> np.ndarray:
@@ -147,11 +151,14 @@ def query_ndcg(p: PreparedSessions, m: SessionMeasure) -> np.ndarray:
     session, query = p.row_session[top], p.row_query[top]
     flat = query_index(p, session, query)
     size = int(p.num_queries.sum())
-    discount = lambda r: 1.0 / np.log2(np.asarray(r, np.float64) + 1.0)  # noqa: E731
+
+    def discount(r: np.ndarray) -> np.ndarray:
+        return np.asarray(1.0 / np.log2(np.asarray(r, np.float64) + 1.0))
+
     dcg = np.bincount(
         flat, weights=gains(labels(p.row_grade[top], m), m["gain"]) * discount(p.row_pos[top]), minlength=size
     )
-    ideal = _ideal_dcg_per_query(p, m, m.k, discount)
+    ideal = _ideal_dcg_per_query(p, m, m.cutoff, discount)
     value = np.divide(dcg, np.where(ideal == 0, 1.0, ideal))
     value[(ideal == 0) | (dcg == 0)] = 0.0
     return aggregate_queries(p, value, m["agg"])
@@ -167,4 +174,4 @@ def session_rbp(p: PreparedSessions, m: SessionMeasure) -> np.ndarray:
     prob, down = m["p"], m["b"]
     reform = (prob - down * prob) / (1.0 - down * prob)
     weight = reform ** (p.row_query[rows] - 1.0) * (down * prob) ** (p.row_pos[rows] - 1.0)
-    return (1.0 - prob) * per_session(p, p.row_session[rows], weight * grade / top_grade)
+    return np.asarray((1.0 - prob) * per_session(p, p.row_session[rows], weight * grade / top_grade))

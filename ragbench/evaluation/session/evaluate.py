@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ragbench import __version__
-from ragbench.errors import InputError
-from ragbench.evaluation.engine import EngineFingerprint, EvalResult
-from ragbench.evaluation.session import dcg, expected, trail
-from ragbench.evaluation.session.names import SessionMeasure, Value, parse_session_measures
-from ragbench.evaluation.session.prepared import PreparedSessions, prepare
+from ragbench.errors import InputError, MeasureError
+from ragbench.evaluation import registry
+from ragbench.evaluation.engine import EvalResult
+from ragbench.evaluation.providers import SessionData
+from ragbench.evaluation.session import trail
+from ragbench.evaluation.session.names import Value
+from ragbench.evaluation.session.prepared import prepare
 
 if TYPE_CHECKING:
     from ragbench.formats.sessions import SessionQrels, SessionRun, SessionTopics
@@ -21,45 +22,6 @@ if TYPE_CHECKING:
 Source = str | os.PathLike[str] | bytes
 RunLike = "SessionRun | Source | Mapping[str, Sequence[Sequence[str]]]"
 QrelsLike = "SessionQrels | Source | Mapping[str, Mapping[str, int]]"
-
-IMPLEMENTATION = "ragbench.session"
-TIE_RULE = "ranks as given"
-
-
-def _values(
-    p: PreparedSessions, m: SessionMeasure, lengths: trail.DocLengths | None, docs: Sequence[str]
-) -> tuple[np.ndarray, str | None]:
-    family = m.family
-    if family == "NUM":
-        values, clipped = trail.num(p, m, lengths, docs)
-        note = f"{clipped} session(s) clipped to [0, 1] (the ideal was beaten near L)" if clipped else None
-        return values, note
-    table: dict[str, Callable[[], np.ndarray]] = {
-        "U": lambda: trail.session_u(p, m, lengths, docs),
-        "qU": lambda: trail.query_u(p, m),
-        "sessDCG": lambda: dcg.session_dcg(p, m),
-        "sessDCG/q": lambda: dcg.session_dcg_per_query(p, m),
-        "nsessDCG": lambda: dcg.normalized_session_dcg(p, m),
-        "esNDCG": lambda: expected.expected_session_ndcg(p, m),
-        "esNCG": lambda: expected.expected_session_ndcg(p, m),
-        "sRBP": lambda: dcg.session_rbp(p, m),
-        "qnDCG": lambda: dcg.query_ndcg(p, m),
-    }
-    return table[family](), None
-
-
-def _fingerprint(m: SessionMeasure) -> EngineFingerprint:
-    gain = m.params.get("gain")
-    gains = {"exp": "2^r-1", "lin": "r"}.get(str(gain)) if gain else None
-    if m.family in ("NUM", "U") and m["labels"] == "clicks":
-        gains = "1 per click"
-    return EngineFingerprint(
-        implementation=IMPLEMENTATION,
-        version=__version__,
-        tie_rule=TIE_RULE,
-        relevance_level=1,
-        gains=f"{gains}; negative grades {m['neg']}" if gains else f"negative grades {m['neg']}",
-    )
 
 
 def _from_mapping_run(
@@ -119,6 +81,10 @@ def _from_mapping_qrels(qrels: Mapping[str, Mapping[Any, Any]], pool: Any) -> Se
         session_ids=session_ids,
         strings=pool,
     )
+
+
+def _same(a: object, b: object) -> bool:
+    return a is b
 
 
 def _codes(names: Sequence[str], into: Mapping[str, int], ids: tuple[str, ...]) -> np.ndarray:
@@ -187,7 +153,12 @@ def evaluate_sessions(
     )
     from ragbench.formats.tables import new_pool
 
-    parsed = parse_session_measures(measures, overrides)
+    unique: dict[str, registry.Routed] = {}
+    for r in registry.route(measures, "session", overrides=overrides):
+        unique.setdefault(r.name, r)  # two spellings of one measure: scored once
+    if not unique:
+        raise MeasureError("no session measures given")
+    routed = list(unique.values())
     pool = new_pool()
     if isinstance(run, Mapping):
         run_table = _from_mapping_run(run, clicks, pool)
@@ -196,9 +167,9 @@ def evaluate_sessions(
     else:
         run_table = run
     if isinstance(qrels, Mapping):
-        qrels_table = _from_mapping_qrels(qrels, pool if run_table.strings is pool else new_pool())
+        qrels_table = _from_mapping_qrels(qrels, pool if _same(run_table.strings, pool) else new_pool())
     elif isinstance(qrels, str | os.PathLike | bytes):
-        qrels_table = read_session_qrels(qrels, pool=pool if run_table.strings is pool else None)
+        qrels_table = read_session_qrels(qrels, pool=pool if _same(run_table.strings, pool) else None)
     else:
         qrels_table = qrels
     if name is None:
@@ -242,26 +213,17 @@ def evaluate_sessions(
         len(strings),
     )
     lengths = _load_lengths(doc_lengths, strings)
-    per_query: dict[str, np.ndarray] = {}
-    aggregate: dict[str, float] = {}
-    fingerprints: dict[str, EngineFingerprint] = {}
-    notes: dict[str, str] = {}
-    for measure in parsed:
-        if measure.family in ("NUM", "U") and measure["labels"] == "clicks" and not run_table.has_clicks:
-            raise InputError(f"{measure.name}: labels=clicks needs a run with a clicked column")
-        values, note = _values(prepared, measure, lengths, strings)
-        per_query[measure.name] = values
-        finite = values[~np.isnan(values)]
-        aggregate[measure.name] = float(finite.mean()) if finite.size else float("nan")
-        fingerprints[measure.name] = _fingerprint(measure)
-        if note:
-            notes[measure.name] = note
+    for r in routed:
+        m = r.measure
+        if m.family in ("NUM", "U") and m["labels"] == "clicks" and not run_table.has_clicks:
+            raise InputError(f"{r.name}: labels=clicks needs a run with a clicked column")
+    values = registry.compute(routed, SessionData(prepared, lengths, strings))
     return EvalResult(
         run=name,
-        measures=tuple(m.name for m in parsed),
+        measures=tuple(r.name for r in routed),
         query_ids=session_ids,
-        per_query=per_query,
-        aggregate=aggregate,
-        fingerprints=fingerprints,
-        notes=notes,
+        per_query={r.name: v.per_query for r, v in zip(routed, values, strict=True)},
+        aggregate={r.name: v.aggregate for r, v in zip(routed, values, strict=True)},
+        fingerprints={r.name: r.provider.fingerprint(r.measure) for r in routed},
+        notes={r.name: v.note for r, v in zip(routed, values, strict=True) if v.note},
     )

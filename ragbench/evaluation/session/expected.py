@@ -39,7 +39,7 @@ class _Block:
         local[sessions] = np.arange(sessions.size)
         self.nq = p.num_queries[sessions]
         q_max = int(self.nq.max(initial=0))
-        k = int(m.k)
+        k = m.cutoff
         rows = (local[p.row_session] >= 0) & (p.row_pos <= k)
         s, q, r = local[p.row_session[rows]], p.row_query[rows] - 1, p.row_pos[rows] - 1
         self.gain = np.zeros((sessions.size, max(q_max, 1), k))
@@ -122,13 +122,13 @@ def _sampled(block: _Block, m: SessionMeasure, rng: np.random.Generator) -> np.n
         length += depth
         alive = present & (rng.random((count, samples)) < m["p_reform"])
     rows = np.arange(count)[:, None]
-    return (dcg * block.inverse[rows, length]).mean(axis=1)
+    return np.asarray((dcg * block.inverse[rows, length]).mean(axis=1))
 
 
 def expected_session_ndcg(p: PreparedSessions, m: SessionMeasure) -> np.ndarray:
     """esNDCG (or esNCG) per session: exact, or Monte Carlo with ``samples`` > 0."""
     flat = p.query_offsets()[p.row_session] + p.row_query - 1
-    depth = np.minimum(np.bincount(flat, minlength=int(p.num_queries.sum())), m.k)
+    depth = np.minimum(np.bincount(flat, minlength=int(p.num_queries.sum())), m.cutoff)
     session_of_query = np.repeat(np.arange(p.num_sessions), p.num_queries)
     path = np.bincount(session_of_query, weights=depth, minlength=p.num_sessions).astype(np.int64)
     order = np.argsort(path, kind="stable")  # similar path lengths share a block

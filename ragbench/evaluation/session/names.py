@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +138,13 @@ class SessionMeasure:
     def __getitem__(self, key: str) -> Any:
         return self.params[key]
 
+    @property
+    def cutoff(self) -> int:
+        """The per-query cutoff ``k`` of a family that always has one (all but ``sRBP``)."""
+        if self.k is None:
+            raise ValueError(f"{self.name} has no cutoff")
+        return self.k
+
     def __str__(self) -> str:
         return self.name
 
@@ -155,7 +162,7 @@ def _convert(family: str, key: str, kind: Any, raw: str) -> Value:
     if isinstance(kind, tuple):
         for word in kind:
             if raw.lower() == word.lower():
-                return word
+                return str(word)
         raise MeasureError(f"{where}: must be one of {', '.join(kind)}")
     if kind == "bool":
         low = raw.lower()
@@ -173,18 +180,18 @@ def _convert(family: str, key: str, kind: Any, raw: str) -> Value:
             raise MeasureError(f"{where}: must be >= 0")
         return number
     try:
-        number = float(raw)
+        real = float(raw)
     except ValueError:
         raise MeasureError(f"{where}: must be a number") from None
-    if not math.isfinite(number):
+    if not math.isfinite(real):
         raise MeasureError(f"{where}: must be finite")
-    if kind == "pos" and number <= 0:
+    if kind == "pos" and real <= 0:
         raise MeasureError(f"{where}: must be > 0")
-    if kind == "prob" and not 0 <= number <= 1:
+    if kind == "prob" and not 0 <= real <= 1:
         raise MeasureError(f"{where}: must be between 0 and 1")
-    if kind == "num" and number < 0:
+    if kind == "num" and real < 0:
         raise MeasureError(f"{where}: must be >= 0")
-    return number
+    return real
 
 
 def _family_defaults(family: str, params: dict[str, Value]) -> None:
@@ -284,44 +291,7 @@ def _canonical(family: str, params: Mapping[str, Value], k: int | None) -> str:
     return text
 
 
-def parse_session_measures(
-    names: Sequence[str], overrides: Mapping[str, Value] | None = None
-) -> list[SessionMeasure]:
-    """Parse every name; report all the bad ones at once; drop repeats of one canonical name.
-
-    Raises:
-        MeasureError: listing each bad name with the reason.
-    """
-    parsed: dict[str, SessionMeasure] = {}
-    problems = []
-    for name in names:
-        try:
-            measure = parse_session_measure(name, overrides)
-        except MeasureError as exc:
-            problems.append(str(exc))
-            continue
-        parsed.setdefault(measure.name, measure)
-    if problems:
-        raise MeasureError("; ".join(problems))
-    if not parsed:
-        raise MeasureError("no session measures given")
-    return list(parsed.values())
-
-
-def canonical_session_measure(name: str) -> str:
-    """The stored form of a name: ``NUM`` -> ``NUM(L=1000)``, ``sessDCG`` -> ``sessDCG(b=2,bq=4)@10``."""
-    return parse_session_measure(name).name
-
-
 def is_session_measure(name: str) -> bool:
+    """Whether ``name`` names a session family (its parameters are not checked)."""
     match = _NAME.match(name)
-    return bool(match) and match["family"].lower() in {f.lower() for f in SPECS}
-
-
-DEFAULT_SESSION_MEASURES = (
-    "NUM(L=1000)",
-    "U(L=1000)",
-    "sessDCG(b=2,bq=4)@10",
-    "nsessDCG(b=2,bq=4)@10",
-    "esNDCG(p_reform=0.9,p_down=0.7)@10",
-)
+    return match is not None and match["family"].lower() in {f.lower() for f in SPECS}

@@ -55,7 +55,7 @@ class PreparedSessions:
 
     def query_offsets(self) -> np.ndarray:
         """Index of each session's first query in a flat (session, query) array."""
-        return np.cumsum(self.num_queries) - self.num_queries
+        return np.asarray(np.cumsum(self.num_queries) - self.num_queries)
 
 
 def dedupe_max(keys: np.ndarray, grades: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,8 @@ Vectorised: labels, costs and positions are computed for all rows of all session
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ragbench.errors import InputError
@@ -47,11 +49,11 @@ def _row_labels(p: PreparedSessions, m: SessionMeasure, top: np.ndarray) -> np.n
         last_click, _ = lookup(click_keys, last, key)
         later_click = query < last_click
         rel = np.maximum(rel, later_click.astype(np.int64))
-    return rel
+    return np.asarray(rel)
 
 
 def _lengths(
-    m: SessionMeasure, docs: np.ndarray, lengths: DocLengths | None, doc_names
+    m: SessionMeasure, docs: np.ndarray, lengths: DocLengths | None, doc_names: Sequence[str] | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Snippet and document lengths (characters) of ``docs``: per document where given, else the
     measure's ``c_snip`` / ``c_doc`` constants."""
@@ -80,7 +82,11 @@ def _times(m: SessionMeasure, grades: np.ndarray) -> np.ndarray:
 
 
 def _ideal(
-    p: PreparedSessions, m: SessionMeasure, top: np.ndarray, lengths: DocLengths | None, doc_names
+    p: PreparedSessions,
+    m: SessionMeasure,
+    top: np.ndarray,
+    lengths: DocLengths | None,
+    doc_names: Sequence[str] | None,
 ) -> np.ndarray:
     """U of the ideal session (A1), one per session."""
     if m["labels"] == "qrels":
@@ -106,7 +112,10 @@ def _ideal(
 
 
 def session_u(
-    p: PreparedSessions, m: SessionMeasure, lengths: DocLengths | None = None, doc_names=None
+    p: PreparedSessions,
+    m: SessionMeasure,
+    lengths: DocLengths | None = None,
+    doc_names: Sequence[str] | None = None,
 ) -> np.ndarray:
     """U of each session's trailtext (NUM's numerator; the ``U`` measure with its own ``c_q``)."""
     top = p.row_pos <= m.k
@@ -131,7 +140,10 @@ def session_u(
 
 
 def num(
-    p: PreparedSessions, m: SessionMeasure, lengths: DocLengths | None = None, doc_names=None
+    p: PreparedSessions,
+    m: SessionMeasure,
+    lengths: DocLengths | None = None,
+    doc_names: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, int]:
     """NUM per session, and how many sessions were clipped to [0, 1] (see the spec, 1.2 step 4)."""
     actual = session_u(p, m, lengths, doc_names)

@@ -36,6 +36,7 @@ from ragbench.evaluation.trec_eval._evaluate import (
 from ragbench.evaluation.trec_eval._gain_measures import binary_gain, gain, rbp, rbp_residual
 from ragbench.evaluation.trec_eval._ndcg import dcg_parts, ndcg, ndcg_at, ndcg_rel, r_ndcg
 from ragbench.evaluation.trec_eval._output import format_report
+from ragbench.evaluation.trec_eval._params import CutoffParams, DoubleParams, PairParams
 from ragbench.evaluation.trec_eval._precision import (
     num_nonjudged_ret,
     num_nonrel_judged_ret,
@@ -54,16 +55,20 @@ from ragbench.evaluation.trec_eval._precision import (
     unjudged,
     utility,
 )
-from ragbench.evaluation.trec_eval._registry import MEASURE_SETS, MEASURES, MeasureDef
+from ragbench.evaluation.trec_eval._registry import MEASURE_SETS, MEASURES, MeasureDef, Params
 from ragbench.evaluation.trec_eval._view import TopicView
 from ragbench.evaluation.trec_eval._zscores import read_zscores
 
 __all__ = [
     "MEASURES",
     "MEASURE_SETS",
+    "CutoffParams",
+    "DoubleParams",
     "MeasureDef",
     "MeasureSpec",
     "MeasureValues",
+    "PairParams",
+    "Params",
     "SelectedMeasure",
     "TopicView",
     "TrecEvalResult",

@@ -77,7 +77,7 @@ def c_lround(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     t = np.trunc(x)
     frac = x - t  # exact for doubles
-    return (t + np.where(np.abs(frac) >= 0.5, np.sign(x), 0.0)).astype(np.int64)
+    return np.asarray((t + np.where(np.abs(frac) >= 0.5, np.sign(x), 0.0)).astype(np.int64))
 
 
 def _suffix_max(view: TopicView) -> np.ndarray:
@@ -89,7 +89,7 @@ def _suffix_max(view: TopicView) -> np.ndarray:
     seg = (view.n - 1 - view.rel_topic[::-1]).astype(np.int64)
     key = seg * np.int64(uniq.size) + inv.astype(np.int64)
     best = np.maximum.accumulate(key) - seg * np.int64(uniq.size)
-    return uniq[best][::-1]
+    return np.asarray(uniq[best][::-1])
 
 
 def _interpolated(view: TopicView, fractions: Sequence[float]) -> np.ndarray:

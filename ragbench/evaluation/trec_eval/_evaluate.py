@@ -87,10 +87,10 @@ def select_measures(specs: Iterable[MeasureSpec] | None = None) -> list[Selected
         MeasureError: an unknown measure or set, a preference measure (needs ``-R prefs``), or
             malformed parameters.
     """
-    specs = [spec_text(s) for s in specs or ()] or ["official"]
+    texts = [spec_text(s) for s in specs or ()] or ["official"]
     params_given: list[tuple[str, str]] = []
     marked: set[str] = set()
-    for spec in specs:
+    for spec in texts:
         name, dot, text = spec.partition(".")
         if dot:
             if text == "":
@@ -108,8 +108,8 @@ def select_measures(specs: Iterable[MeasureSpec] | None = None) -> list[Selected
     selected = []
     for measure in MEASURES:
         if measure.name in marked:
-            text = next((t for n, t in params_given if n == measure.name), None)
-            params = measure.parse(text)
+            given = next((t for n, t in params_given if n == measure.name), None)
+            params = measure.parse(given)
             selected.append(SelectedMeasure(measure, params, tuple(measure.value_names(params))))
     return selected
 

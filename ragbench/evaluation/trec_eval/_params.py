@@ -61,10 +61,15 @@ def c_strtol(text: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class CutoffParams:
-    """Sorted cutoffs (ints for rank cutoffs, floats for fractions of R) and their printable string."""
+    """Sorted cutoffs (ints for rank cutoffs, floats for fractions of R) and their printable string.
+
+    ``gains`` (``(level, gain)`` pairs) is an extension that trec_eval's ``-m`` never sets: the
+    gain mapping of ir-measures' ``nDCG(gains=...)@k``, which ``ndcg_cut`` then applies.
+    """
 
     values: tuple[float, ...] | tuple[int, ...]
     printable: str | None = None
+    gains: tuple[tuple[int, float], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

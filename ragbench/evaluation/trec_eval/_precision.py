@@ -119,7 +119,7 @@ def num_nonrel_judged_ret(topics: Topics) -> np.ndarray:
     """int64: retrieved documents judged non-relevant (``num_ret - nonpool - unjudged - num_rel_ret``)."""
     view = as_view(topics)
     p = view.prepared
-    return view.lengths - p.num_nonpool - p.num_unjudged_in_pool - p.num_rel_ret
+    return np.asarray(view.lengths - p.num_nonpool - p.num_unjudged_in_pool - p.num_rel_ret)
 
 
 def num_nonjudged_ret(topics: Topics) -> np.ndarray:
@@ -189,4 +189,4 @@ def utility(topics: Topics, coefficients: Sequence[float] = (1.0, -1.0, 0.0, 0.0
         + d * (view.num_docs_in_coll + rr - ret - rel).astype(np.float64)
     )
     out[view.absent] = 0.0
-    return out
+    return np.asarray(out)

@@ -92,7 +92,7 @@ class MeasureDef:
         if isinstance(params, CutoffParams):
             if self.kind == "long_cutoffs":
                 return long_cutoff_names(self.name, params.values)  # type: ignore[arg-type]
-            return double_cutoff_names(self.name, params.values)  # type: ignore[arg-type]
+            return double_cutoff_names(self.name, params.values)
         if isinstance(params, DoubleParams | PairParams):
             return [param_name(self.name, params.printable)]
         return [self.name]
@@ -110,6 +110,11 @@ def _cuts(params: Params) -> tuple[int, ...]:
 def _fracs(params: Params) -> tuple[float, ...]:
     assert isinstance(params, CutoffParams | DoubleParams)
     return tuple(float(c) for c in params.values)
+
+
+def _cut_gains(params: Params) -> dict[int, float] | None:
+    gains = params.gains if isinstance(params, CutoffParams) else None
+    return dict(gains) if gains else None
 
 
 def _pairs(params: Params) -> tuple[tuple[str, float], ...]:
@@ -242,7 +247,7 @@ MEASURES: tuple[MeasureDef, ...] = (
         "double",
         "mean",
         True,
-        lambda v, p: dc.ndcg_at(v, _cuts(p)),
+        lambda v, p: dc.ndcg_at(v, _cuts(p), gains=_cut_gains(p)),
     ),
     MeasureDef(
         "map_cut",

@@ -166,7 +166,7 @@ class TopicView:
         ``prefix`` is an ``N + 1`` running count over the flat rows (see :attr:`rel_prefix`).
         """
         depth = np.minimum(k, self.lengths)
-        return prefix[self.starts + depth] - prefix[self.starts]
+        return np.asarray(prefix[self.starts + depth] - prefix[self.starts])
 
     def rel_in_top(self, k: int | np.ndarray) -> np.ndarray:
         """int64 per topic: relevant documents among the first ``min(k, num_ret)`` retrieved."""
@@ -191,12 +191,12 @@ class TopicView:
     @cached_property
     def rel_rank(self) -> np.ndarray:
         """1-based rank of each relevant row."""
-        return self.rel_rows - self.starts[self.rel_topic] + 1
+        return np.asarray(self.rel_rows - self.starts[self.rel_topic] + 1)
 
     @cached_property
     def rel_count(self) -> np.ndarray:
         """1-based index of each relevant row among its topic's relevant rows."""
-        return self.rel_prefix[self.rel_rows + 1] - self.rel_prefix[self.starts[self.rel_topic]]
+        return np.asarray(self.rel_prefix[self.rel_rows + 1] - self.rel_prefix[self.starts[self.rel_topic]])
 
     @cached_property
     def rel_found(self) -> np.ndarray:
@@ -206,7 +206,7 @@ class TopicView:
     @cached_property
     def first_rel_row(self) -> np.ndarray:
         """int64 per topic: index into :attr:`rel_rows` of its first relevant row (valid if any)."""
-        return np.cumsum(self.rel_found) - self.rel_found
+        return np.asarray(np.cumsum(self.rel_found) - self.rel_found)
 
     @cached_property
     def precision_at_rel(self) -> np.ndarray:
@@ -221,7 +221,7 @@ class TopicView:
     @cached_property
     def unjudged_mask(self) -> np.ndarray:
         """bool per row: not in the pool (-1) or in the pool but unjudged (-2)."""
-        return (self.rel == RELVALUE_NONPOOL) | (self.rel == RELVALUE_UNJUDGED)
+        return np.asarray((self.rel == RELVALUE_NONPOOL) | (self.rel == RELVALUE_UNJUDGED))
 
     @cached_property
     def num_rel_levels(self) -> np.ndarray:
