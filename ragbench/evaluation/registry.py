@@ -22,7 +22,6 @@ Importing this module imports no numpy, ir_measures or pandas; they load on firs
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -153,17 +152,13 @@ def kind_of(name: str) -> Kind:
 
 
 def _unsupported(measure: Any, kind: Kind) -> str:
-    hints = IR_MEASURES.missing(measure) if kind == "adhoc" and _has_ir_measures() else []
+    hints = IR_MEASURES.missing(measure) if kind == "adhoc" and IR_MEASURES.available() else []
     hints += [f"{p.name} ({p.install})" for p in PROVIDERS[kind] if not p.available() and p.supports(measure)]
     if hints:
         return f"no installed provider computes {measure}; install one that does: {', '.join(hints)}"
     ours = " nor ".join(p.name for p in PROVIDERS[kind] if p is not IR_MEASURES)
     who = f"neither {ours} nor any ir-measures provider (installed or not)" if kind == "adhoc" else ours
     return f"no provider computes {measure} as written: {who} supports it; check its parameters"
-
-
-def _has_ir_measures() -> bool:
-    return importlib.util.find_spec("ir_measures") is not None
 
 
 def _route_one(measure: Any, kind: Kind) -> Routed:

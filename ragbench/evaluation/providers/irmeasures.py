@@ -12,8 +12,10 @@ ir_measures is imported on first use, never at import time.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any, ClassVar
 
 from ragbench.errors import MeasureError
@@ -38,6 +40,11 @@ def ir_measures_module() -> Any:
     import ir_measures
 
     return ir_measures
+
+
+@cache
+def _installed() -> bool:
+    return importlib.util.find_spec("ir_measures") is not None
 
 
 def _problem(spec: str, exc: BaseException, measure: Any) -> str:
@@ -112,6 +119,9 @@ class IrMeasures(IrMeasuresSyntax, Provider):
     @property
     def version(self) -> str:
         return str(ir_measures_module().__version__)
+
+    def available(self) -> bool:
+        return _installed()
 
     @property
     def patterns(self) -> tuple[MeasurePattern, ...]:
