@@ -6,7 +6,7 @@ They need only the core's dependencies (``pip install ragbench``): formats, eval
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -215,9 +215,12 @@ def compare_command(
 
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
-        sys.stdout.write(
-            {"markdown": report.to_markdown, "latex": report.to_latex, "csv": report.to_csv}[fmt.value]()
-        )
+        writers: dict[str, Callable[[], str]] = {
+            "markdown": report.to_markdown,
+            "latex": report.to_latex,
+            "csv": report.to_csv,
+        }
+        sys.stdout.write(writers[fmt.value]())
 
 
 @user_errors
@@ -228,6 +231,6 @@ def conformance_command(
     ] = None,
 ) -> None:
     """Score trec_eval's sample runs and check `ragbench trec-eval` against trec_eval 10.0's own outputs."""
-    from ragbench.conformance import run_conformance
+    from ragbench.cli.conformance import run_conformance
 
     run_conformance(data, out, err)

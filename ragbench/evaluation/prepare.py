@@ -7,8 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from ragbench.evaluation.prepared import RELVALUE_NONPOOL, RELVALUE_UNJUDGED, PreparedTopics
-from ragbench.formats.tables import QrelsTable, RunTable
-from ragbench.formats.trec import _ctrec
+from ragbench.formats.tables import QrelsTable, RunTable, is_c_pool
+
+try:
+    from ragbench.evaluation import _cjoin
+except ImportError:  # built without a C compiler: the numpy join below does everything
+    _cjoin = None  # type: ignore[assignment]
 
 NO_LIMIT = np.iinfo(np.int64).max
 
@@ -48,7 +52,7 @@ def prepare(
         judged_only: ``-J``: drop retrieved documents that are not judged (after ``-M``).
     """
     limit = NO_LIMIT if max_docs is None else int(max_docs)
-    if _ctrec is not None and isinstance(qrels.strings, _ctrec.Pool) and run.strings is qrels.strings:
+    if _cjoin is not None and is_c_pool(qrels.strings) and run.strings is qrels.strings:
         return _prepare_c(qrels, run, relevance_level, complete, limit, judged_only)
     return _prepare_numpy(qrels, run, relevance_level, complete, limit, judged_only)
 
@@ -86,7 +90,7 @@ def _prepare_c(
     topic_index[topics] = np.arange(n, dtype=np.int64)
     rel, num_ret, num_rel_ret, num_nonpool, num_unjudged = (
         np.frombuffer(b, dtype=np.int64)
-        for b in _ctrec.form_res_rels(
+        for b in _cjoin.form_res_rels(
             run.query,
             run.doc,
             run.score,

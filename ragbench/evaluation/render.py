@@ -16,7 +16,7 @@ from ragbench.evaluation.engine import EvalResult
 FORMATS = ("table", "trec", "json", "csv", "markdown", "latex")
 
 
-def _value(value: float, digits: int = 4) -> str:
+def format_value(value: float, digits: int = 4) -> str:
     if math.isnan(value):
         return "nan"
     if float(value).is_integer() and abs(value) < 1e15:
@@ -51,7 +51,7 @@ def to_trec(results: Sequence[EvalResult], per_query: bool = False) -> str:
         lines.append(f"{'runid':<22}\tall\t{result.run}")
         for run, query_id, values in rows([result], per_query):
             del run
-            lines.extend(f"{m:<22}\t{query_id}\t{_value(v)}" for m, v in values.items())
+            lines.extend(f"{m:<22}\t{query_id}\t{format_value(v)}" for m, v in values.items())
     return "\n".join(lines) + "\n"
 
 
@@ -91,7 +91,7 @@ def _wide(results: Sequence[EvalResult], per_query: bool) -> tuple[list[str], li
         if not per_query and query_id != "all":
             continue
         cells = [run, *([query_id] if per_query else [])]
-        cells.extend(_value(values[m]) if m in values else "" for m in measures)
+        cells.extend(format_value(values[m]) if m in values else "" for m in measures)
         body.append(cells)
     return header, body
 

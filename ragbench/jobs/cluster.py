@@ -43,7 +43,7 @@ def ensure_ray(num_cpus: int | None = None) -> Any:
         address = "local"
         kwargs["num_cpus"] = num_cpus if num_cpus is not None else os.cpu_count() or 1
     ray.init(address=address, **kwargs)
-    logger.info("ray: %s", ray.cluster_resources())
+    logger.info("ray: %s", ray.cluster_resources())  # type: ignore[no-untyped-call]  # unannotated in Ray
     return ray
 
 
@@ -53,4 +53,4 @@ def gpu_count() -> int:
 
     if not ray.is_initialized():
         return 0
-    return int(ray.cluster_resources().get("GPU", 0))
+    return int(ray.cluster_resources().get("GPU", 0))  # type: ignore[no-untyped-call]  # unannotated in Ray

@@ -241,10 +241,10 @@ def _measures(doc: _Located, value: Any) -> tuple[str, ...] | None:
     if not isinstance(value, list) or not value or not all(isinstance(m, str) and m for m in value):
         raise doc.fail("measures", "expected a list of measure names (ir-measures syntax: AP, P@30, nDCG@10)")
     from ragbench.errors import MeasureError
-    from ragbench.evaluation.measures import parse_measures
+    from ragbench.evaluation.registry import canonical_measures
 
     try:
-        parse_measures(value)
+        canonical_measures(value, "adhoc")  # parses, and checks that an installed provider computes each
     except MeasureError as exc:
         raise doc.fail("measures", str(exc)) from None
     return tuple(value)

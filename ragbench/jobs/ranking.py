@@ -13,14 +13,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
+from ragbench.evaluation.providers.trec_eval import TIE_RULE
+
+__all__ = ["TIE_RULE", "Hits", "Ranking", "is_sorted", "sort_hits", "tie_key"]
+
 Hits = list[tuple[str, float]]
 """One query's documents: ``(doc_id, score)``, best first."""
 Ranking = dict[str, Hits]
 """``{query_id: hits}``."""
-
-TIE_RULE = "score desc, docno desc (trec_eval 10.0)"
-"""The tie rule as recorded in score fingerprints and run metadata."""
-
 
 def tie_key(hit: tuple[str, float]) -> tuple[float, str]:
     """The sort key of the tie rule, for ``sorted(..., key=tie_key, reverse=True)``."""

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragbench.errors import ConflictError, InputError
+from ragbench.settings import get_settings
 from ragbench.store._common import (
     as_bytes,
     benchmark_by_slug,
@@ -28,7 +29,6 @@ from ragbench.store._scoring import (
     rescore_benchmark,
 )
 from ragbench.store.models import LABEL_SOURCES, Benchmark, QrelsVersion, User
-from ragbench.store.settings import get_settings
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragbench.errors import ConflictError, InputError, NotFoundError, PermissionDenied, TooLargeError
+from ragbench.settings import get_settings
 from ragbench.store._common import (
     benchmark_by_slug,
     check_kind,
@@ -33,7 +34,6 @@ from ragbench.store._scoring import (
     store_scores,
 )
 from ragbench.store.models import ALL_TOPICS, ArenaVote, Benchmark, QrelsVersion, Run, Score, System, User
-from ragbench.store.settings import get_settings
 
 MAX_SYSTEM_NAME = 200
 MAX_URL = 2000

@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ragbench.errors import MissingExtraError, RagbenchError
-from ragbench.store.settings import get_settings
+from ragbench.settings import get_settings
 
 if TYPE_CHECKING:
     from alembic.config import Config

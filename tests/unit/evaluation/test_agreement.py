@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ragbench.evaluation.engine import evaluate
 
-# Everything the pytrec_eval provider computes and the engine maps (ragbench.evaluation.measures).
+# Everything the pytrec_eval provider computes and the engine maps (ragbench.evaluation.providers.trec_eval).
 MEASURES = [
     "P@1", "P@5", "P@10", "P(rel=2)@5", "R@5", "R@10", "AP", "AP@5", "AP(rel=2)", "AP(judged_only=True)",
     "RR", "RR(rel=2)", "nDCG", "nDCG@3", "nDCG@10", "nDCG(gains={0:0,1:1,2:3,3:7})@5", "nDCG(judged_only=True)@5",

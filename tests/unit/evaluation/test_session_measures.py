@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-import session_reference as ref
+from support import session_reference as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ragbench.errors import InputError
 
@@ -53,7 +54,7 @@ def _conformance(data: Path) -> list[tuple[str, bool]]:
 
 
 def run_conformance(data: Path | None, out: Console, err: Console) -> None:
-    from ragbench._cli_common import print_table
+    from ragbench.cli.console import print_table
     from ragbench.evaluation.engine import evaluate, read_qrels_like
     from ragbench.evaluation.registry import default_measures
     from ragbench.stats import compare
@@ -63,7 +64,7 @@ def run_conformance(data: Path | None, out: Console, err: Console) -> None:
         raise InputError(
             "no trec_eval test data found: pass --data PATH (a folder with qrels.test, results.test)"
         )
-    out.rule("[bold]1. Score trec_eval's sample runs (trec_eval 10.0 semantics, -c)")
+    out.rule(Text("1. Score trec_eval's sample runs (trec_eval 10.0 semantics, -c)", style="bold"))
     qrels = read_qrels_like(data / "qrels.test")
     started = time.perf_counter()
     measures = default_measures("conformance")
@@ -71,24 +72,24 @@ def run_conformance(data: Path | None, out: Console, err: Console) -> None:
         evaluate(qrels, data / run, measures, complete=True) for run in ("results.test", "results.trunc")
     ]
     print_table(results, per_query=True)
-    err.print(f"[dim]scored in {1000 * (time.perf_counter() - started):.0f} ms[/]")
+    err.print(f"scored in {1000 * (time.perf_counter() - started):.0f} ms", style="dim")
 
-    out.rule("[bold]2. Compare them: paired tests, Holm-corrected over every measure")
+    out.rule(Text("2. Compare them: paired tests, Holm-corrected over every measure", style="bold"))
     scores = {
         r.run: {m: dict(zip(r.query_ids, r.per_query[m].tolist(), strict=True)) for m in r.measures}
         for r in results
     }
     report = compare(scores, baselines="results.test", tests=("randomization", "ttest"))
-    out.print(report.to_markdown(), markup=False)
-    out.print("[dim]Three topics cannot show a significant difference; the tests say so honestly.[/]")
+    out.print(report.to_markdown())
+    out.print("Three topics cannot show a significant difference; the tests say so honestly.", style="dim")
 
-    out.rule("[bold]3. `ragbench trec-eval` against trec_eval 10.0's own expected outputs")
+    out.rule(Text("3. `ragbench trec-eval` against trec_eval 10.0's own expected outputs", style="bold"))
     table = Table(show_edge=False)
     table.add_column("expected output <- command")
     table.add_column("byte for byte", justify="center")
     outcome = _conformance(data)
     for label, same in outcome:
-        table.add_row(label, "[green]identical[/]" if same else "[red]DIFFERS[/]")
+        table.add_row(label, Text("identical", style="green") if same else Text("DIFFERS", style="red"))
     out.print(table)
     passed = sum(same for _, same in outcome)
-    out.print(f"[bold]{passed}/{len(outcome)}[/] reproduced byte for byte.")
+    out.print(f"{passed}/{len(outcome)} reproduced byte for byte.", style="bold")
