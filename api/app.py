@@ -8,6 +8,7 @@ revision, so a server never runs against a schema it does not know.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from litestar import Litestar
@@ -16,12 +17,17 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 
 from ragbench import __version__
 from ragbench.errors import RagbenchError
 
 if TYPE_CHECKING:
     from ragbench.settings import Settings
+
+
+STATIC = Path(__file__).parent / "static"
+"""The pages' stylesheet (served at /static/): no inline styles or scripts anywhere."""
 
 
 class DatabaseNotMigrated(RagbenchError):
@@ -75,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     return Litestar(
         route_handlers=[
+            create_static_files_router(path="/static", directories=[STATIC], name="static"),
             BenchmarkController,
             LeaderboardController,
             RunController,

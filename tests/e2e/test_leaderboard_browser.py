@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from support.paths import SHARED
 from support.webserver import (
-    SHARED,
     Server,
     create_users,
     migrate,

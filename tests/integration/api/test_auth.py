@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.webserver import SHARED, Server, read_qrels, synthetic_run
+from support.paths import SHARED
+from support.webserver import Server, read_qrels, synthetic_run
 
 from ragbench.evaluation.engine import evaluate
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support.webserver import SHARED, Server, read_qrels, synthetic_run
+from support.paths import SHARED
+from support.webserver import Server, read_qrels, synthetic_run
 
 from ragbench.evaluation.engine import evaluate
 

@@ -8,9 +8,9 @@ import math
 
 import numpy as np
 import pytest
-from support import session_reference as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import session_reference as ref
 
 from ragbench.errors import FormatError, InputError, MeasureError
 from ragbench.evaluation.session import REFERENCE, evaluate_sessions, parse_session_measure

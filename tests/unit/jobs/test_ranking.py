@@ -22,7 +22,9 @@ def test_ties_go_to_the_larger_document_id() -> None:
 
 
 doc_ids = st.text(alphabet="ab9Zé-_.", min_size=1, max_size=4)
-hit_lists = st.lists(st.tuples(doc_ids, st.sampled_from([0.5, 1.0, 1.0, 2.25, -3.0])), unique_by=lambda h: h[0])
+hit_lists = st.lists(
+    st.tuples(doc_ids, st.sampled_from([0.5, 1.0, 1.0, 2.25, -3.0])), unique_by=lambda h: h[0]
+)
 
 
 @pytest.mark.parametrize("pool", [new_pool, StringPool], ids=["C join", "numpy join"])
