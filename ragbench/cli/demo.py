@@ -10,6 +10,7 @@ folder, so ``ragbench run WORKDIR/bm25.yaml`` repeats any one of them.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -82,6 +83,11 @@ def write_configs(data: Path, workdir: Path) -> dict[str, Path]:
     return paths
 
 
+def _prefixed(progress: Callable[[str, int, int], None], name: str) -> Callable[[str, int, int], None]:
+    """The ``(label, done, total)`` callback ``progress``, with each label prefixed by ``name``."""
+    return lambda label, done, total: progress(f"{name}: {label}", done, total)
+
+
 def run_demo(data: Path | None, workdir: Path | None, *, use_ray: bool = True) -> None:
     """Index CACM, run the four pipelines, store and score them, print scores, leaderboard, comparison."""
     from ragbench.jobs.config import load_pipeline
@@ -104,7 +110,7 @@ def run_demo(data: Path | None, workdir: Path | None, *, use_ray: bool = True) -
             results[name] = run_pipeline(
                 load_pipeline(path),
                 use_ray=use_ray,
-                progress=lambda label, done, total, name=name: progress(f"{name}: {label}", done, total),
+                progress=_prefixed(progress, name),
             )
     for name, result in results.items():
         err.print(f"{name}: {result.run_path} - {result.stored_note}")

@@ -229,6 +229,6 @@ def _print_correlations(rows: list[dict[str, Any]], fmt: str) -> None:
     table = Table(show_edge=False, header_style="bold")
     for i, column in enumerate(header):
         table.add_column(column, justify="left" if i < 2 else "right")
-    for row in body:
-        table.add_row(*row)
+    for cells in body:
+        table.add_row(*cells)
     out.print(table)

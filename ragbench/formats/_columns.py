@@ -46,7 +46,8 @@ class Fields:
     line: np.ndarray
 
     def length(self, j: int) -> np.ndarray:
-        return self.end[j] - self.start[j]
+        length: np.ndarray = self.end[j] - self.start[j]
+        return length
 
     def ints(self, j: int, rows: np.ndarray | slice = slice(None)) -> np.ndarray | None:
         """Field ``j`` as int64, read as ``trec._parse_int`` reads it; None if one is not an integer."""

@@ -11,7 +11,7 @@ them for JSONL files, and for TSV files whenever the columnar fast path turns a 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -47,6 +47,7 @@ _RUN_KEYS = ("session_id", "query_index", "rank", "doc_id", "clicked", "query")
 _QRELS_KEYS = ("session_id", "query_index", "doc_id", "grade")
 _SESSIONS_KEYS = ("session_id", "query_index", "query")
 T = TypeVar("T")
+Item = TypeVar("Item")  # what a reader gives for a line: a JSON object, or the line's fields
 
 
 class _RunRow(NamedTuple):
@@ -61,11 +62,22 @@ class _RunRow(NamedTuple):
 
 def _run_rows(data: bytes, name: str, problems: ProblemList, jsonl: bool) -> Iterator[_RunRow]:
     """The rows of a run, each checked on its own; a problem is recorded for each bad line."""
-    lines: Iterator[tuple[int, Any, list[str] | None]]
     if jsonl:
-        lines, key_of, rest_of = _json_lines(data, name, problems, _RUN_KEYS), _json_run_key, _json_run_rest
+        objects = _json_lines(data, name, problems, _RUN_KEYS)
+        yield from _checked_run_rows(objects, name, problems, _json_run_key, _json_run_rest)
     else:
-        lines, key_of, rest_of = _tsv_lines(data, name, problems), _tsv_run_key, _tsv_run_rest
+        lines = _tsv_lines(data, name, problems)
+        yield from _checked_run_rows(lines, name, problems, _tsv_run_key, _tsv_run_rest)
+
+
+def _checked_run_rows(
+    lines: Iterable[tuple[int, Item, list[str] | None]],
+    name: str,
+    problems: ProblemList,
+    key_of: Callable[[Item], tuple[str, int]],
+    rest_of: Callable[[Item], tuple[int, str | None, bool | None, str]],
+) -> Iterator[_RunRow]:
+    """:func:`_run_rows` for one format: ``lines`` are (line, item, fields as written or None)."""
     for lineno, item, raw in lines:
         try:
             key = key_of(item)
@@ -78,7 +90,7 @@ def _run_rows(data: bytes, name: str, problems: ProblemList, jsonl: bool) -> Ite
             problems.append(bad.problem(name, lineno, raw))
             yield _RunRow(lineno, *key, None, None, None, "")
             continue
-        yield _RunRow(lineno, *key, *rest)
+        yield _RunRow(lineno, *(key + rest))
 
 
 def _tsv_run_key(fields: list[str]) -> tuple[str, int]:
@@ -263,22 +275,38 @@ def _qrels_rows(
     data: bytes, name: str, problems: ProblemList, jsonl: bool
 ) -> Iterator[tuple[int, str, int, str, int]]:
     """(line, session id, query index, doc id, grade) of each label line that is valid on its own."""
-    lines: Iterator[tuple[int, Any, Any]]
     if jsonl:
-        lines, label_of = _json_lines(data, name, problems, _QRELS_KEYS), _json_label
+        objects = _json_lines(data, name, problems, _QRELS_KEYS)
+        labels = _parsed(objects, name, problems, _json_label)
     else:
-        lines = ((lineno, fields, fields) for lineno, fields in content_lines(data, name, problems))
-        label_of = _words_label
-    header = not jsonl
-    for lineno, item, fields in lines:
-        if header and item[0] == HEADER:
-            header = False
+        labels = _parsed(_words_lines(data, name, problems), name, problems, _words_label, " ")
+    for lineno, label in labels:
+        yield (lineno, *label)
+
+
+def _words_lines(data: bytes, name: str, problems: ProblemList) -> Iterator[tuple[int, list[str], list[str]]]:
+    """(line, fields, fields) of each whitespace-separated content line, a header line skipped."""
+    for at, (lineno, fields) in enumerate(content_lines(data, name, problems)):
+        if at == 0 and fields[0] == HEADER:
             continue
-        header = False
+        yield lineno, fields, fields
+
+
+def _parsed(
+    lines: Iterable[tuple[int, Item, list[str] | None]],
+    name: str,
+    problems: ProblemList,
+    parse: Callable[[Item], T],
+    separator: str = "\t",
+) -> Iterator[tuple[int, T]]:
+    """(line, ``parse(item)``) of each of ``lines`` that parses; a problem recorded for each other."""
+    for lineno, item, fields in lines:
         try:
-            yield (lineno, *label_of(item))
+            parsed = parse(item)
         except _Bad as bad:
-            problems.append(bad.problem(name, lineno, fields, " "))
+            problems.append(bad.problem(name, lineno, fields, separator))
+            continue
+        yield lineno, parsed
 
 
 def _words_label(fields: list[str]) -> tuple[str, int, str, int]:
@@ -357,23 +385,18 @@ def _read_sessions_lines(data: bytes, name: str, jsonl: bool) -> SessionTopics:
     texts.code("")
     rows: list[tuple[int, int, int, int]] = []  # session code, query index, text code, line
     first: dict[tuple[str, int], int] = {}
-    lines: Iterator[tuple[int, Any, list[str] | None]]
     if jsonl:
-        lines, query_of = _json_lines(data, name, problems, _SESSIONS_KEYS), _json_session_query
+        objects = _json_lines(data, name, problems, _SESSIONS_KEYS)
+        queries = _parsed(objects, name, problems, _json_session_query)
     else:
-        lines, query_of = _tsv_lines(data, name, problems), _tsv_session_query
-    for lineno, item, raw in lines:
-        try:
-            sid, qi, query = query_of(item)
-        except _Bad as bad:
-            problems.append(bad.problem(name, lineno, raw))
-            continue
+        queries = _parsed(_tsv_lines(data, name, problems), name, problems, _tsv_session_query)
+    for lineno, (sid, qi, query) in queries:
         if (before := first.setdefault((sid, qi), lineno)) != lineno:
             message = f"query {qi} of session {sid!r} is listed twice (first on line {before})"
             problems.append(Problem(name, lineno, message))
             continue
         rows.append((sessions.code(sid), qi, texts.code(query), lineno))
-    s, qi, qcode, line = (
+    s, index, qcode, line = (
         (np.asarray(c, dtype=np.int64) for c in zip(*rows, strict=True)) if rows else [np.zeros(0)] * 4
     )
     return _finish(
@@ -382,7 +405,13 @@ def _read_sessions_lines(data: bytes, name: str, jsonl: bool) -> SessionTopics:
         _gap_problems(name, first),
         "" if first else "empty file: no sessions",
         lambda: _assemble_sessions(
-            name, list(sessions), s.astype(np.int32), qi.astype(np.int32), qcode.astype(np.int32), line, texts
+            name,
+            list(sessions),
+            s.astype(np.int32),
+            index.astype(np.int32),
+            qcode.astype(np.int32),
+            line,
+            texts,
         ),
     )
 

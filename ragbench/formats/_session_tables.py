@@ -219,6 +219,8 @@ def _fast_run(f: Fields, name: str, pool: StringPool) -> SessionRun | None:
     doc[shown] = shown_docs
     widest = int(f.count.max())
     qcode = f.codes(5, texts, runs=True, text=True) if widest == 6 else np.zeros(rank.size, dtype=np.int32)
+    if qcode is None:  # free text is never turned down; kept for the type, as in _fast_sessions
+        return None
     return _assemble_run(
         name,
         pool,
@@ -238,7 +240,7 @@ def _fast_run(f: Fields, name: str, pool: StringPool) -> SessionRun | None:
 def _fast_clicked(f: Fields, j: int) -> np.ndarray | None:
     """Field ``j`` as clicks (see :data:`CLICKED`); None if a value is not one."""
     size, head = f.length(j), f.b[f.start[j]]
-    yes = (size == 1) & (head == ord("1"))
+    yes: np.ndarray = (size == 1) & (head == ord("1"))
     plain = yes | (size == 0) | ((size == 1) & (head == ord("0")))
     if not plain.all():
         other = np.flatnonzero(~plain)

@@ -8,8 +8,9 @@ from different pools.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -20,7 +21,8 @@ def new_pool() -> StringPool:
         from ragbench.formats._ctrec import Pool
     except ImportError:  # built without a C compiler
         return StringPool()
-    return Pool()  # type: ignore[return-value]
+    pool: StringPool = Pool()  # the C twin has StringPool's interface; the extension has no stubs
+    return pool
 
 
 def is_c_pool(pool: object) -> bool:
@@ -32,8 +34,11 @@ def is_c_pool(pool: object) -> bool:
     return isinstance(pool, Pool)
 
 
-class StringPool:
-    """Interns strings to dense int32 codes (pure-Python twin of the C interner)."""
+class StringPool(Sequence[str]):
+    """Interns strings to dense int32 codes (pure-Python twin of the C interner).
+
+    A sequence of the interned strings, indexed by code: what the tables' ``strings`` hold.
+    """
 
     __slots__ = ("_codes", "strings")
 
@@ -51,8 +56,15 @@ class StringPool:
     def __len__(self) -> int:
         return len(self.strings)
 
-    def __getitem__(self, code: int) -> str:
+    @overload
+    def __getitem__(self, code: int) -> str: ...
+    @overload
+    def __getitem__(self, code: slice) -> list[str]: ...
+    def __getitem__(self, code: int | slice) -> str | list[str]:
         return self.strings[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.strings)
 
 
 @dataclass(frozen=True, slots=True)

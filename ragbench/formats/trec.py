@@ -63,8 +63,14 @@ def read_run(source: Source, *, name: str | None = None, pool: StringPool | None
     return _read_run_python(data, name, pool)
 
 
-def _parse_c(data: bytes, kind: int, pool: StringPool) -> tuple | None:
-    """Run the C reader; None when it found a problem (the Python reader then lists them all)."""
+def _parse_c(
+    data: bytes, kind: int, pool: StringPool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, str] | None:
+    """Run the C reader; None when it found a problem (the Python reader then lists them all).
+
+    The columns: query and doc codes (int32), values (int64: a run's float64 scores as raw bits,
+    or qrels' relevance), ranks, line numbers; then the run tag of the last line.
+    """
     parsed = _ctrec.parse(data, kind, pool)
     if parsed[0] is None:
         return None

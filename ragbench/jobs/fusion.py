@@ -36,7 +36,9 @@ def _weights(weights: Sequence[float] | None, count: int) -> list[float]:
     return [float(w) for w in weights]
 
 
-def rrf(rankings: Sequence[Ranking], *, k: float = 60.0, depth: int = 1000, weights=None) -> Ranking:
+def rrf(
+    rankings: Sequence[Ranking], *, k: float = 60.0, depth: int = 1000, weights: Sequence[float] | None = None
+) -> Ranking:
     """Reciprocal rank fusion: ``score(d) = sum_i w_i / (k + rank_i(d))`` over each top ``depth``.
 
     Ranks are 1-based positions in each retriever's sorted list (ties keep the list's order).
@@ -79,7 +81,7 @@ def combsum(
     *,
     normalization: Normalization = "minmax",
     depth: int = 1000,
-    weights=None,
+    weights: Sequence[float] | None = None,
 ) -> Ranking:
     """CombSUM: the weighted sum of each retriever's normalised scores over its top ``depth``."""
     factors = _weights(weights, len(rankings))

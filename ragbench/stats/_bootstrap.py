@@ -144,7 +144,8 @@ def bootstrap_means(diffs: np.ndarray, trials: int, seed: int) -> np.ndarray:
         for p in range(pairs):
             sums[p, done : done + chunk] = diffs[p].take(index).sum(axis=1)
         done += chunk
-    return sums / n
+    means: np.ndarray = sums / n
+    return means
 
 
 def bootstrap_pvalues(diffs: np.ndarray, trials: int, seed: int) -> np.ndarray:
@@ -153,7 +154,8 @@ def bootstrap_pvalues(diffs: np.ndarray, trials: int, seed: int) -> np.ndarray:
     observed = diffs.mean(axis=1)
     thresholds = np.abs(observed) - EXTREME_RTOL * np.abs(diffs).mean(axis=1)
     extreme = np.count_nonzero(np.abs(means - observed[:, None]) >= thresholds[:, None], axis=1)
-    return (extreme + 1.0) / (trials + 1.0)
+    pvalues: np.ndarray = (extreme + 1.0) / (trials + 1.0)
+    return pvalues
 
 
 def interval_from_means(
@@ -176,7 +178,7 @@ def _bca_levels(diffs: np.ndarray, means: np.ndarray, estimate: float, levels: n
     from scipy import special  # on first use: importing scipy costs a noticeable fraction of a second
 
     trials, n = means.size, diffs.size
-    below = (np.count_nonzero(means < estimate) + 0.5 * np.count_nonzero(means == estimate)) / trials
+    below: float = (np.count_nonzero(means < estimate) + 0.5 * np.count_nonzero(means == estimate)) / trials
     # Keep z0 finite when every resample falls on one side (possible only with very few trials).
     below = min(max(below, 0.5 / trials), 1.0 - 0.5 / trials)
     z0 = special.ndtri(below)
@@ -185,4 +187,5 @@ def _bca_levels(diffs: np.ndarray, means: np.ndarray, estimate: float, levels: n
     spread = float(np.sum(u**2))
     acceleration = float(np.sum(u**3)) / (6.0 * spread**1.5) if spread > 0 else 0.0
     z = special.ndtri(levels)
-    return special.ndtr(z0 + (z0 + z) / (1.0 - acceleration * (z0 + z)))
+    adjusted: np.ndarray = special.ndtr(z0 + (z0 + z) / (1.0 - acceleration * (z0 + z)))
+    return adjusted

@@ -28,7 +28,8 @@ def paired_differences(a: ArrayLike, b: ArrayLike) -> np.ndarray:
         raise InputError(
             f"a and b must be paired (same topics, same order): got {x.size} and {y.size} scores"
         )
-    return x - y
+    diff: np.ndarray = x - y
+    return diff
 
 
 def as_scores(values: ArrayLike, name: str) -> np.ndarray:

@@ -82,7 +82,8 @@ def _adjust(p: np.ndarray, method: str) -> np.ndarray:
     if m == 0 or method == "none":
         return p.copy()
     if method == "bonferroni":
-        return np.minimum(1.0, m * p)
+        bonferroni: np.ndarray = np.minimum(1.0, m * p)
+        return bonferroni
     order = np.argsort(p, kind="stable")
     ranked = p[order]
     rank = np.arange(1, m + 1, dtype=np.float64)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -41,7 +41,8 @@ def _pearson(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     x = x - x.mean(axis=axis, keepdims=True)
     y = y - y.mean(axis=axis, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (x * y).sum(axis=axis) / np.sqrt((x * x).sum(axis=axis) * (y * y).sum(axis=axis))
+        r: np.ndarray = (x * y).sum(axis=axis) / np.sqrt((x * x).sum(axis=axis) * (y * y).sum(axis=axis))
+    return r
 
 
 def _spearman(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -56,9 +57,10 @@ def _kendall_b(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     dx = np.sign(x[..., :, None] - x[..., None, :])
     dy = np.sign(y[..., :, None] - y[..., None, :])
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (dx * dy).sum(axis=(-2, -1)) / np.sqrt(
+        tau: np.ndarray = (dx * dy).sum(axis=(-2, -1)) / np.sqrt(
             (dx * dx).sum(axis=(-2, -1)) * (dy * dy).sum(axis=(-2, -1))
         )
+    return tau
 
 
 # Bootstrap statistics vectorised over resamples (scipy passes a batch of them along the last axis);
@@ -66,14 +68,24 @@ def _kendall_b(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
 _VECTORISED = {"pearson": _pearson, "spearman": _spearman, "kendall": _kendall_b}
 
 
-def _exact(name: str, x: np.ndarray, y: np.ndarray):
+class _Test(Protocol):
+    """What scipy.stats' correlation tests return, as far as it is read here."""
+
+    statistic: float
+    pvalue: float
+
+
+def _exact(name: str, x: np.ndarray, y: np.ndarray) -> _Test:
     from scipy import stats
 
+    test: _Test  # scipy has no type annotations
     if name == "pearson":
-        return stats.pearsonr(x, y)
-    if name == "spearman":
-        return stats.spearmanr(x, y)
-    return stats.kendalltau(x, y, variant="b")
+        test = stats.pearsonr(x, y)
+    elif name == "spearman":
+        test = stats.spearmanr(x, y)
+    else:
+        test = stats.kendalltau(x, y, variant="b")
+    return test
 
 
 def correlate(

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 MAX_LIMIT = 1000
 TIER_CACHE_SIZE = 256
 TIER_TEST = "randomization"
-TIER_CORRECTION = "holm"
+TIER_CORRECTION: Final = "holm"
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,6 +193,7 @@ def score_rows(parsed: Parsed, measures: Sequence[str], run_id: int, version_id:
 def _copy_rows(s: Session, rows: list[dict[str, Any]]) -> None:
     """PostgreSQL COPY: about twice as fast as a multi-row INSERT for thousands of rows."""
     raw = s.connection().connection.driver_connection
+    assert raw is not None  # None only once the connection is closed or invalidated
     texts: dict[int, str] = {}
     with raw.cursor() as cursor, cursor.copy(f"COPY score ({', '.join(SCORE_COLUMNS)}) FROM STDIN") as copy:
         for row in rows:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
 from ragbench.errors import RagbenchError
@@ -58,9 +59,9 @@ def _claim(factory: Callable[[], Session], database: str) -> tuple[int | None, i
             unchanged = update(Run).where(Run.id == run_id, Run.status == status, Run.attempts == attempts)
             if attempts >= MAX_ATTEMPTS:
                 reason = f"scoring did not finish after {attempts} attempts (the worker stopped each time)"
-                gave_up += s.execute(unchanged.values(status="failed", error=reason)).rowcount
+                gave_up += _updated(s, unchanged.values(status="failed", error=reason))
                 continue
-            if s.execute(unchanged.values(status="scoring", attempts=attempts + 1)).rowcount != 1:
+            if _updated(s, unchanged.values(status="scoring", attempts=attempts + 1)) != 1:
                 continue
             with _in_progress_lock:
                 _in_progress.add((database, run_id))
@@ -129,3 +130,10 @@ def process_pending(s_factory: Callable[[], Session], limit: int | None = None) 
             with _in_progress_lock:
                 _in_progress.discard((database, run_id))
     return finished
+
+
+def _updated(s: Session, statement: Update) -> int:
+    """Execute an UPDATE; the number of rows it matched."""
+    # Session.execute is annotated to return a Result; for an UPDATE it returns a CursorResult,
+    # which has the rowcount.
+    return cast("CursorResult[Any]", s.execute(statement)).rowcount
