@@ -20,6 +20,7 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 from litestar import MediaType, Response
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -115,7 +116,7 @@ def invalidating_middleware(cache: ResponseCache) -> Callable[[ASGIApp], ASGIApp
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http" or scope.get("method", "GET") in SAFE_METHODS:
+            if scope["type"] != ScopeType.HTTP or scope.get("method", "GET") in SAFE_METHODS:
                 await app(scope, receive, send)
                 return
 

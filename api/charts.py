@@ -42,7 +42,7 @@ class Frame:
 def nice_limit(value: float) -> float:
     """The smallest of 1, 2, 2.5 or 5 times a power of ten that is >= ``value`` (at least 0.01)."""
     value = max(abs(value), 0.01)
-    power = 10 ** math.floor(math.log10(value))
+    power: float = 10 ** math.floor(math.log10(value))
     return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value - 1e-12)
 
 

@@ -25,7 +25,7 @@ from litestar.template import TemplateConfig
 try:  # litestar >= 2.22; older releases have it in contrib
     from litestar.plugins.jinja import JinjaTemplateEngine
 except ImportError:  # pragma: no cover
-    from litestar.contrib.jinja import JinjaTemplateEngine  # type: ignore[no-redef]
+    from litestar.contrib.jinja import JinjaTemplateEngine
 
 from api.charts import difference_chart
 from api.deps import Database

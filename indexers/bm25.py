@@ -304,7 +304,7 @@ def _run_shards(
 ) -> list[int]:
     total, done = sum(size for _, size in inputs), 0
     if not use_ray:
-        counts = []
+        counts: list[int] = []
         for (source, size), dest in zip(inputs, outputs, strict=True):
             counts.append(build_shard(source, dest, stemmer, stopwords, threads))
             done += size
@@ -325,7 +325,8 @@ def _run_shards(
         done += pending.pop(ready[0])
         if on_progress is not None:
             on_progress(done, total)
-    return ray.get(order)
+    counts = ray.get(order)
+    return counts
 
 
 def float32_decimals(values: Sequence[float]) -> list[float]:

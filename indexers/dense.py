@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -357,7 +357,16 @@ class DenseRetriever:
         return {qid: sort_hits(h, k) for qid, h in zip(qids, hits, strict=True)}
 
 
-def _versions() -> dict[str, str]:
+class _Versions(TypedDict):
+    """The library versions a manifest records (its ``*_version`` fields)."""
+
+    ragbench_version: str
+    faiss_version: str
+    sentence_transformers_version: str
+    torch_version: str
+
+
+def _versions() -> _Versions:
     import faiss
     import sentence_transformers
     import torch

@@ -70,6 +70,7 @@ def build_shard(vectors: np.ndarray, index_type: str, params: dict[str, Any], se
 
     d = vectors.shape[1]
     with faiss_threads(1):
+        index: faiss.Index
         if index_type == "flat":
             index = faiss.IndexFlatIP(d)
         elif index_type == "hnsw":
@@ -107,9 +108,12 @@ def load_shard(
     import faiss
 
     index = faiss.read_index(str(path))
+    # read_index gives the concrete class of the index written (IndexHNSWFlat, IndexIVFPQ...).
     if index_type == "hnsw":
+        assert isinstance(index, faiss.IndexHNSW)
         index.hnsw.efSearch = ef_search or DEFAULT_EF_SEARCH
     elif index_type == "ivfpq" and nprobe is not None:
+        assert isinstance(index, faiss.IndexIVF)
         index.nprobe = nprobe
     if use_gpu and index_type != "hnsw":
         index = faiss.index_cpu_to_all_gpus(index)
@@ -120,4 +124,7 @@ def load_shard(
 
 def search_shard(index: Any, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top ``min(k, shard size)`` scores and row numbers per query (-1 rows: nothing found)."""
-    return index.search(np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal))
+    found: tuple[np.ndarray, np.ndarray] = index.search(
+        np.ascontiguousarray(queries, dtype=np.float32), min(k, index.ntotal)
+    )
+    return found

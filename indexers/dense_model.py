@@ -70,7 +70,7 @@ def offline() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # unannotated in transformers
 
 
 def native_bf16() -> bool:
@@ -215,7 +215,8 @@ class Encoder:
         for batch in plan_batches(self.token_lengths(texts), max_tokens, max_batch, same_length):
             out[batch] = self._forward([texts[i] for i in batch])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, np.float32(1e-12))
+        unit: np.ndarray = out / np.maximum(norms, np.float32(1e-12))
+        return unit
 
     def _forward(self, texts: list[str]) -> np.ndarray:
         import torch
@@ -227,7 +228,8 @@ class Encoder:
             return run_session(self._session, features)
         with torch.inference_mode():
             features = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in features.items()}
-            return self.model(features)["sentence_embedding"].float().cpu().numpy()
+            embeddings: np.ndarray = self.model(features)["sentence_embedding"].float().cpu().numpy()
+            return embeddings
 
 
 _LOADED: dict[tuple[Any, ...], Encoder] = {}

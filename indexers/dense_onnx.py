@@ -93,7 +93,8 @@ def onnx_session(model: SentenceTransformer, model_path: Path, threads: int, *, 
 def run_session(session: Any, features: dict[str, Any]) -> np.ndarray:
     """The sentence embeddings of one preprocessed batch (torch tensors in, numpy out)."""
     feeds = {i.name: features[i.name].cpu().numpy().astype(np.int64) for i in session.get_inputs()}
-    return session.run(None, feeds)[0].astype(np.float32, copy=False)
+    embeddings: np.ndarray = session.run(None, feeds)[0].astype(np.float32, copy=False)
+    return embeddings
 
 
 def _input_names(model: SentenceTransformer) -> list[str]:
@@ -116,7 +117,8 @@ def _export(model: SentenceTransformer, path: Path) -> None:
             self.model = model
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return self.model(dict(zip(names, tensors, strict=True)))["sentence_embedding"]
+            embedding: torch.Tensor = self.model(dict(zip(names, tensors, strict=True)))["sentence_embedding"]
+            return embedding
 
     features = model.preprocess(PROBE)
     args = tuple(features[name] for name in names)

@@ -86,7 +86,9 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype="float32")
         # The weights are plain float32 tensors now; only the GGUF bookkeeping blocks saving.
-        model.hf_quantizer = None
+        # transformers sets hf_quantizer dynamically, so mypy sees torch's Module.__setattr__,
+        # annotated for tensors and modules only.
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             delattr(model.config, "quantization_config")
         model.save_pretrained(work)
@@ -200,7 +202,8 @@ def load_lm(
         raise InputError(f"{directory}: cannot load a causal LM: {exc}") from None
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model.to(device).eval()
+    # PreTrainedModel.to is wrapped with functools.wraps(Module.to), which mypy does not bind as a method.
+    model.to(device).eval()  # type: ignore[arg-type]
     return LoadedLM(model, tokenizer, name, fingerprint, device, torch_dtype)
 
 

@@ -35,12 +35,17 @@ class FlatBatch:
     labels: torch.Tensor  # (B, S): answer tokens' ids, -100 elsewhere
     n_docs: list[int]
 
-    def to(self, device: str) -> FlatBatch:
+    def to(self, device: str | torch.device) -> FlatBatch:
         return FlatBatch(
-            *(t.to(device) for t in (self.input_ids, self.seg, self.valid, self.position_ids,
-                                     self.doc_index, self.signal_rows, self.labels)),
+            self.input_ids.to(device),
+            self.seg.to(device),
+            self.valid.to(device),
+            self.position_ids.to(device),
+            self.doc_index.to(device),
+            self.signal_rows.to(device),
+            self.labels.to(device),
             self.n_docs,
-        )  # fmt: skip
+        )
 
 
 def flat_batch(

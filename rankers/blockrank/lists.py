@@ -103,7 +103,7 @@ def _assemble(
 ) -> TrainingList:
     pos = list(dict.fromkeys(positives))
     chosen = set(pos)
-    negatives = []
+    negatives: list[str] = []
     for doc in ranked:
         if len(pos) + len(negatives) >= candidates:
             break

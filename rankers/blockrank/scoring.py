@@ -27,7 +27,8 @@ from rankers.blockrank.readout import StopForward, base_model, layers_upto, read
 
 
 def _device(model: Any) -> torch.device:
-    return next(model.parameters()).device
+    device: torch.device = next(model.parameters()).device
+    return device
 
 
 def _split(scores: torch.Tensor, prompts: Sequence[Prompt]) -> list[list[float]]:
@@ -80,6 +81,12 @@ def _cache(config: Any, layers: list[tuple[torch.Tensor, torch.Tensor]]) -> Any:
     for i, (k, v) in enumerate(layers):
         cache.update(k, v, i)
     return cache
+
+
+def _blank(t: torch.Tensor, rows: int, width: int) -> torch.Tensor:
+    """Zeros shaped like the cache tensor ``t`` (batch, heads, positions, dim), with ``rows`` rows
+    and ``width`` positions."""
+    return t.new_zeros((rows, t.shape[1], width, t.shape[3]))
 
 
 def _kv(cache: Any) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -174,9 +181,9 @@ def score_linear_layers(
                 past_key_values=past,
                 use_cache=True,
             )
-            for r, (q, k) in enumerate(chunk):
+            for r, (q, d) in enumerate(chunk):
                 n = int(lengths[r])
-                doc_kv[(q, k)] = [
+                doc_kv[(q, d)] = [
                     (key[r, :, inst_width : inst_width + n], value[r, :, inst_width : inst_width + n])
                     for key, value in _kv(out.past_key_values)
                 ]
@@ -188,9 +195,7 @@ def score_linear_layers(
         query_ids, query_len = _pad_rows([p.query for p in prompts], pad_id, device)
         query_width = query_ids.shape[1]
         doc_index = torch.full((count, context_width + query_width), -1, dtype=torch.long, device=device)
-        layers_kv = [
-            tuple(t.new_zeros((count, t.shape[1], context_width, t.shape[3])) for t in kv) for kv in inst_kv
-        ]
+        layers_kv = [(_blank(k, count, context_width), _blank(v, count, context_width)) for k, v in inst_kv]
         for q, prompt in enumerate(prompts):
             at = int(inst_len[q])
             for (keys, values), (k, v) in zip(layers_kv, inst_kv, strict=True):

@@ -72,7 +72,7 @@ def _settings(spec: StageSpec) -> dict[str, Any]:
 
     opts = Options(spec, OPTIONS)
     model = opts.text("model")
-    if not is_default(model):
+    if model is not None and not is_default(model):  # is_default(None): the packaged LM
         model = spec.path(model)
     saved = manifest_defaults(model)
     if spec.type == "blockrank":

@@ -227,7 +227,7 @@ def train(
     started = time.perf_counter()
     try:
         for step in range(total):
-            picked = []
+            picked: list[int] = []
             while len(picked) < config.batch_size:
                 if not order:
                     order = list(range(len(examples)))
@@ -247,7 +247,7 @@ def train(
                     offset=config.offset,
                     pad_id=lm.tokenizer.pad_token_id or 0,
                 )
-                (loss * len(part) / len(picked)).backward()
+                (loss * len(part) / len(picked)).backward()  # type: ignore[no-untyped-call]  # unannotated in torch
                 ntp_sum += float(ntp.detach()) * len(part)
                 aux_sum += float(aux.detach()) * len(part)
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
