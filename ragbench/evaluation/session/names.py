@@ -119,7 +119,7 @@ _K_IN_NAME = frozenset(SPECS) - {"NUM", "U", "sRBP"}
 # ir_metrics' CHIIR'16 reference conventions: negative grades as they are (gain -0.5 and the
 # time[-1] lookup), NaN where the ideal is zero (the reference code divides by zero), and the
 # esNDCG dcg(list, 0) quirk.
-REFERENCE = {"neg": "raw", "zero": "nan", "compat": True}
+REFERENCE: Mapping[str, Value] = {"neg": "raw", "zero": "nan", "compat": True}
 
 _NAME = re.compile(
     r"^\s*(?P<family>[A-Za-z]+(?:/q)?)\s*(?:\((?P<params>[^()]*)\))?\s*(?:@\s*(?P<k>\S+))?\s*$"
