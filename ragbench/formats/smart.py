@@ -39,6 +39,9 @@ from ragbench.formats.lines import ProblemList, Source, column_of, content_lines
 from ragbench.formats.problems import Problem
 from ragbench.formats.topics import Topic
 
+SmartKind = Literal["smart", "smart-qrels"]
+SMART_KINDS: tuple[SmartKind, ...] = ("smart", "smart-qrels")
+"""The kinds ``validate`` tells: SMART records (documents or queries) and ``query doc grade`` qrels."""
 QueryIds = Literal["as-written", "number", "sequential"]
 QUERY_IDS: tuple[str, ...] = ("as-written", "number", "sequential")
 FIELDS: dict[str, str] = {
@@ -185,6 +188,30 @@ def check_smart(source: Source, *, name: str | None = None) -> list[Problem]:
     except FormatError as exc:
         return list(exc.problems)
     return _scan(data, name)[1]
+
+
+def detect_smart(sample: list[str]) -> SmartKind | None:
+    """``smart`` when the first content line is ``.I <id>``, ``smart-qrels`` when every line is three
+    integers (``query doc grade``: TREC qrels have four columns), else None."""
+    first = sample[0].strip() if sample else ""
+    if first == ".I" or first.startswith(".I "):
+        return "smart"
+    if sample and all(
+        len(f) == 3 and all(parse_int(x) is not None for x in f) for f in map(str.split, sample)
+    ):
+        return "smart-qrels"
+    return None
+
+
+def smart_problems(data: bytes, name: str, kind: str) -> list[Problem]:
+    """Every error and warning of a SMART file of ``kind`` (``smart`` or ``smart-qrels``)."""
+    if kind == "smart":
+        return check_smart(data, name=name)
+    try:
+        read_smart_qrels(data, name=name)
+    except FormatError as exc:
+        return list(exc.problems)
+    return []
 
 
 def read_smart(source: Source, *, name: str | None = None) -> list[SmartRecord]:

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragbench.errors import InputError
 from ragbench.formats.located_yaml import LocatedYaml
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")

@@ -30,11 +30,20 @@ from ragbench.stats._meta import MetaAnalysis, MetaStudy, paired_effect, paired_
 from ragbench.stats._randomization import paired_randomization
 from ragbench.stats._report import ComparisonReport
 from ragbench.stats._scores import MISSING_POLICIES, PerTopicScores, ScoreTable, to_score_table
-from ragbench.stats._suite import SuiteAggregate, SuiteCell, SuiteRow, aggregate_suite
+from ragbench.stats._suite import (
+    AGGREGATION_DEFAULTS,
+    SuiteAggregate,
+    SuiteCell,
+    SuiteRow,
+    aggregate_suite,
+    aggregation_problem,
+    aggregation_settings,
+)
 from ragbench.stats._tests import STAT_TESTS, StatTest, get_test, paired_ttest, paired_wilcoxon, significance
 from ragbench.stats._tiers import TierEntry, significance_tiers
 
 __all__ = (
+    "AGGREGATION_DEFAULTS",
     "BORDA_POLICIES",
     "CI_METHODS",
     "COEFFICIENTS",
@@ -63,6 +72,8 @@ __all__ = (
     "TierEntry",
     "WinsTiesLosses",
     "aggregate_suite",
+    "aggregation_problem",
+    "aggregation_settings",
     "bootstrap_ci",
     "borda",
     "cohens_d",

@@ -41,6 +41,51 @@ from ragbench.stats._meta import MetaAnalysis, paired_effect, random_effects
 from ragbench.stats._tiers import significance_tiers
 
 PerTopic = Mapping[str, float]
+AGGREGATION_DEFAULTS: dict[str, Any] = {
+    "reference": None,
+    "missing": "exclude",
+    "posthoc": "nemenyi",
+    "alpha": 0.05,
+}
+"""A suite's aggregation settings: the meta-analyses' reference system, Borda's missing-benchmark
+policy, the Friedman post-hoc and the level of tiers and post-hoc tests."""
+
+
+def aggregation_problem(settings: Mapping[str, Any] | None) -> tuple[str, str] | None:
+    """``(key, message)`` of the first bad aggregation setting, or None when they are good."""
+    from ragbench.stats._borda import BORDA_POLICIES
+    from ragbench.stats._friedman import POSTHOCS
+
+    given = dict(settings or {})
+    for key in given:
+        if key not in AGGREGATION_DEFAULTS:
+            return key, f"unknown key; use {', '.join(sorted(AGGREGATION_DEFAULTS))}"
+    merged = {**AGGREGATION_DEFAULTS, **given}
+    reference = merged["reference"]
+    if reference is not None and (not isinstance(reference, str) or not reference.strip()):
+        return "reference", f"{reference!r}: a system name"
+    if merged["missing"] not in BORDA_POLICIES:
+        return "missing", f"{merged['missing']!r}; use {', '.join(BORDA_POLICIES)}"
+    if merged["posthoc"] not in POSTHOCS:
+        return "posthoc", f"{merged['posthoc']!r}; use {', '.join(POSTHOCS)}"
+    alpha = merged["alpha"]
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        return "alpha", f"{alpha!r}: a number between 0 and 1"
+    return None
+
+
+def aggregation_settings(settings: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The aggregation settings with the defaults of :data:`AGGREGATION_DEFAULTS` filled in.
+
+    Raises:
+        InputError: an unknown key or a bad value (``aggregation.KEY: ...``).
+    """
+    problem = aggregation_problem(settings)
+    if problem is not None:
+        raise InputError(f"aggregation.{problem[0]}: {problem[1]}")
+    merged = {**AGGREGATION_DEFAULTS, **dict(settings or {})}
+    merged["alpha"] = float(merged["alpha"])
+    return merged
 
 
 @dataclass(frozen=True, slots=True)
