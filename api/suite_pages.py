@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from api.cd_chart import cd_diagram
 from api.deps import Database
-from api.dto import ReproductionRead, SuiteRead
+from api.suite_dto import ReproductionRead, SuiteRead
 from ragbench.store import service
 
 

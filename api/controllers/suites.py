@@ -9,7 +9,7 @@ from litestar.params import Parameter
 
 from api.auth import requires_admin
 from api.deps import Database, Principal
-from api.dto import ReproductionRead, SuiteCreate, SuiteLeaderboardRead, SuiteRead
+from api.suite_dto import ReproductionRead, SuiteCreate, SuiteLeaderboardRead, SuiteRead
 from ragbench.errors import NotFoundError
 from ragbench.store import service
 
