@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ragbench.errors import InputError
-from ragbench.stats._bootstrap import bootstrap_ci
+from ragbench.stats._bootstrap import bootstrap_means, interval_from_means
 from ragbench.stats._borda import BordaResult, MissingBenchmarks, borda
 from ragbench.stats._friedman import FriedmanResult, PostHoc, friedman
 from ragbench.stats._meta import MetaAnalysis, paired_effect, random_effects
@@ -263,12 +263,18 @@ def aggregate_suite(
     notes: list[str] = []
     cells: dict[str, dict[str, SuiteCell]] = {s: {} for s in systems}
     arrays: dict[str, tuple[list[str], np.ndarray, list[str]]] = {}
-    for b in benchmarks:
+    resampled: dict[str, np.ndarray] = {}
+    for index, b in enumerate(benchmarks):
         present = sorted(scores.get(b, {}))
         if not present:
             continue
         topics, table = _aligned(scores[b], present)
         arrays[b] = (topics, table, present)
+        if b not in hidden and len(topics) > 1:
+            # one set of resampled topics per benchmark (seed + its index), shared by its systems:
+            # each cell's CI is bootstrap_ci(values, 0, seed=seed + index), and the suite mean's
+            # stratified bootstrap reuses the same resamples
+            resampled[b] = bootstrap_means(table, trials, seed + index)
         tier_of: dict[str, int] = {}
         if tiers and b not in hidden and len(present) > 1 and len(topics) > 1:
             entries = significance_tiers(
@@ -282,10 +288,8 @@ def aggregate_suite(
             if b in hidden or len(topics) < 2:
                 cells[s][b] = SuiteCell(mean, topics=len(topics))
                 continue
-            ci = bootstrap_ci(
-                table[i], np.zeros(len(topics)), confidence=confidence, trials=trials, seed=seed
-            )
-            cells[s][b] = SuiteCell(mean, ci.low, ci.high, tier_of.get(s), len(topics))
+            low, high = interval_from_means(table[i], resampled[b][i], confidence, "percentile")
+            cells[s][b] = SuiteCell(mean, low, high, tier_of.get(s), len(topics))
 
     unit_scores = {
         s: {
@@ -303,8 +307,8 @@ def aggregate_suite(
     if hidden:
         notes.append("the CI of the suite mean, shared ranks and meta-analyses are withheld: "
                      f"{', '.join(hidden)} {'is' if len(hidden) == 1 else 'are'} hidden")  # fmt: skip
-    elif complete and all(b in arrays for b in benchmarks):
-        intervals = _suite_intervals(arrays, units, complete, confidence, trials, seed)
+    elif complete and all(b in resampled for b in benchmarks):
+        intervals = _suite_intervals(arrays, resampled, units, complete, confidence)
 
     metas: dict[str, MetaAnalysis] = {}
     used_reference = None
@@ -327,12 +331,12 @@ def aggregate_suite(
     ranked = sorted(complete, key=lambda s: (-means[s], s))
     rows = []
     for s in ranked:
-        low, high = intervals.get(s, (None, None))
+        bounds: tuple[float | None, float | None] = intervals.get(s, (None, None))
         if intervals:
             rank = 1 + sum(1 for t in ranked if intervals[t][0] > intervals[s][1])
         else:
             rank = 1 + sum(1 for t in ranked if means[t] > means[s])
-        rows.append(SuiteRow(s, cells[s], unit_scores[s], means[s], low, high, rank, (), metas.get(s)))
+        rows.append(SuiteRow(s, cells[s], unit_scores[s], means[s], *bounds, rank, (), metas.get(s)))
     apart = tuple(SuiteRow(s, cells[s], unit_scores[s], missing=lacks[s]) for s in systems if lacks[s])
 
     borda_result = (
@@ -363,27 +367,23 @@ def aggregate_suite(
 
 def _suite_intervals(
     arrays: Mapping[str, tuple[list[str], np.ndarray, list[str]]],
+    resampled: Mapping[str, np.ndarray],
     units: Sequence[tuple[str, tuple[str, ...]]],
     systems: Sequence[str],
     confidence: float,
-    trials: int,
-    seed: int,
 ) -> dict[str, tuple[float, float]]:
     """Stratified bootstrap CIs of each system's suite mean: every benchmark's topics resampled on
     their own (the same resamples for every system), each unit the mean of its members."""
-    from ragbench.stats._bootstrap import bootstrap_means
-
     per_unit = []
-    for k, (_, members) in enumerate(units):
+    for _, members in units:
         member_means = []
-        for j, b in enumerate(members):
-            _, table, present = arrays[b]
-            rows = table[[present.index(s) for s in systems]]
-            member_means.append(bootstrap_means(rows, trials, seed + 1000 * k + j))
+        for b in members:
+            present = arrays[b][2]
+            member_means.append(resampled[b][[present.index(s) for s in systems]])
         per_unit.append(np.mean(member_means, axis=0))
-    resampled = np.mean(per_unit, axis=0)  # systems x trials
+    means = np.mean(per_unit, axis=0)  # systems x trials
     alpha = 1.0 - confidence
-    low, high = np.quantile(resampled, [alpha / 2, 1 - alpha / 2], axis=1)
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2], axis=1)
     return {s: (float(low[i]), float(high[i])) for i, s in enumerate(systems)}
 
 

@@ -63,7 +63,7 @@ def test_cells_ranks_and_meta_analysis(scores) -> None:
     cell = next(r for r in result.complete if r.system == "dense").cells["cran"]
     # topics are resampled in sorted order (the same order for every system)
     values = np.array([v for _, v in sorted(scores["cran"]["dense"].items())])
-    ci = bootstrap_ci(values, np.zeros(values.size), trials=400, seed=3)
+    ci = bootstrap_ci(values, np.zeros(values.size), trials=400, seed=3 + 1)  # benchmark 1: seed + 1
     assert (cell.low, cell.high) == pytest.approx((ci.low, ci.high))
     assert cell.tier is not None and cell.topics == 40
     # shared ranks: 1 + the number of systems whose interval lies wholly above
