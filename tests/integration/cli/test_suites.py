@@ -10,6 +10,7 @@ same), then with one expected score deliberately wrong (its cell red, exit statu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import textwrap
 from collections.abc import Iterator
@@ -172,7 +173,15 @@ def test_a_wrong_expected_score_turns_its_cell_red(work: dict[str, object]) -> N
         passed = [row[0] for row in c.execute(text("SELECT passed FROM reproduction ORDER BY id"))]
         systems = {row[0] for row in c.execute(text("SELECT DISTINCT name FROM system"))}
         runs = c.execute(text("SELECT COUNT(*) FROM run")).scalar_one()
+        stored = c.execute(text("SELECT provenance FROM benchmark WHERE slug = 'cranfield'")).scalar_one()
     engine.dispose()
+    provenance = json.loads(stored) if isinstance(stored, str) else stored
+    assert provenance["qrels"]["sha256"] == hashlib.sha256((CRANFIELD / "cranqrel").read_bytes()).hexdigest()
+    assert provenance["qrels"]["grade_mapping"] == {"-1": 0, "1": 4, "2": 3, "3": 2, "4": 1, "5": 0}
+    assert provenance["topics"]["query_ids"] == "sequential" and provenance["corpus"]["left_out"] == [
+        "471",
+        "995",
+    ]
     assert passed == [True, True, False]
     assert systems == set(CONDITIONS) and runs == 8  # one run per condition and benchmark, stored once
 
