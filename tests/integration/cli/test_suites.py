@@ -84,7 +84,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
     first = ragbench(
         "reproduce", folder / "suite.yaml", "--no-ray", "--workdir", folder / "work",
         "--write-expected", folder / "expected.yaml", "--markdown", folder / "first.md",
-        env=env, timeout=1500,
+        env=env, timeout=2400,
     )  # fmt: skip
     assert first.returncode == 0, first.stderr[-3000:]
     yield {"folder": folder, "env": env, "first": first}
