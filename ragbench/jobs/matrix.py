@@ -18,6 +18,10 @@ from typing import Any
 GREEN, RED, UNCHECKED = "green", "red", "unchecked"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass(frozen=True, slots=True)
 class MatrixCell:
     """One (condition, benchmark, measure) of the matrix."""
@@ -114,8 +118,8 @@ class Matrix:
             verdict = "reproduced" if counts[GREEN] else "nothing checked (no expected scores)"
         return (
             f"{verdict}: {counts[GREEN]} green, {counts[RED]} red, {counts[UNCHECKED]} unchecked "
-            f"({len(self.conditions)} conditions x {len(self.benchmarks)} benchmarks x "
-            f"{len(self.measures)} measures)"
+            f"({_count(len(self.conditions), 'condition')} x {_count(len(self.benchmarks), 'benchmark')} x "
+            f"{_count(len(self.measures), 'measure')})"
         )
 
     def to_markdown(self) -> str:
