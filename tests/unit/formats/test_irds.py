@@ -27,8 +27,9 @@ def test_export_from_the_local_cache(irds_home: Path, tmp_path: Path) -> None:
     from support.irds import CRANFIELD, fill_cranfield_cache
 
     pytest.importorskip("ir_datasets")
-    with pytest.raises(InputError, match="not in the local cache"):  # nothing there yet: no download
-        export_dataset("cranfield", tmp_path / "before")
+    # vaswani is in no scratch cache (the session's holds Cranfield only): refused, never downloaded
+    with pytest.raises(InputError, match="ir_datasets dataset 'vaswani' is not in the local cache"):
+        export_dataset("vaswani", tmp_path / "before")
     fill_cranfield_cache(irds_home)
     corpus, topics, qrels, provenance = export_dataset("cranfield", tmp_path / "out")
     assert provenance["ir_datasets"] == "cranfield" and provenance["version"]
