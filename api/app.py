@@ -50,10 +50,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """
     from api.auth import BearerTokenMiddleware
     from api.cache import ResponseCache, invalidating_middleware
-    from api.controllers import BenchmarkController, CompareController, LeaderboardController, RunController
+    from api.controllers import (
+        BenchmarkController,
+        CompareController,
+        LeaderboardController,
+        RunController,
+        SuiteController,
+    )
     from api.deps import Database, provide_cache, provide_db, provide_principal, provide_worker
     from api.errors import EXCEPTION_HANDLERS
     from api.pages import PageController, template_config
+    from api.suite_pages import SuitePages
     from api.worker import ScoringWorker
     from ragbench.settings import get_settings
     from ragbench.store.db import (
@@ -86,7 +93,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LeaderboardController,
             RunController,
             CompareController,
+            SuiteController,
             PageController,
+            SuitePages,
         ],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
@@ -104,7 +113,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="ragbench",
             version=__version__,
-            description="Retrieval evaluation service: submit TREC runs, read leaderboards, compare runs.",
+            description=(
+                "Retrieval evaluation service: submit TREC runs, read leaderboards, compare runs, "
+                "aggregate suites of benchmarks."
+            ),
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
         ),

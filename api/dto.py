@@ -80,6 +80,9 @@ class BenchmarkRead(msgspec.Struct, frozen=True):
     created_at: datetime
     has_sessions: bool = False
     session_measures: list[str] = msgspec.field(default_factory=list)
+    provenance: dict[str, Any] = msgspec.field(default_factory=dict)
+    """Where the files came from and how they were read (source files and sha256, SMART grade
+    mapping, query numbering, ir_datasets id and version); empty for TREC files taken as they are."""
 
     @classmethod
     def from_model(cls, benchmark: Any) -> BenchmarkRead:
@@ -94,6 +97,7 @@ class BenchmarkRead(msgspec.Struct, frozen=True):
             created_at=benchmark.created_at,
             has_sessions=benchmark.has_sessions,
             session_measures=list(benchmark.session_measures or []),
+            provenance=dict(benchmark.provenance or {}),
         )
 
 

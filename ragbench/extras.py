@@ -20,6 +20,7 @@ EXTRAS: dict[str, str] = {
     "lm": "language models in process (transformers, gguf, accelerate)",
     "distributed": "pipelines and indexing on Ray",
     "gpu": "FAISS on CUDA GPUs",
+    "ir-datasets": "benchmarks from ir_datasets' local cache (ir_datasets)",
 }
 """Each extra and what it adds (shown in errors and in the README)."""
 
@@ -35,6 +36,7 @@ PROVIDERS: dict[str, str] = {
     ),
     **dict.fromkeys(("torch", "transformers", "gguf", "accelerate"), "lm"),
     "ray": "distributed",
+    "ir_datasets": "ir-datasets",
 }
 """Top-level module -> the extra that installs it."""
 

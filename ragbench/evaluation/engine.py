@@ -10,9 +10,9 @@ computed.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,8 +37,9 @@ __all__ = [
     "read_run_like",
 ]
 
-QrelsLike = str | os.PathLike[str] | bytes | QrelsTable | Mapping[str, Mapping[str, int]]
-RunLike = str | os.PathLike[str] | bytes | RunTable | Mapping[str, Mapping[str, float]]
+QrelsLike = str | os.PathLike[str] | bytes | QrelsTable | Mapping[str, Mapping[str, int]] | Iterable[Any]
+RunLike = str | os.PathLike[str] | bytes | RunTable | Mapping[str, Mapping[str, float]] | Iterable[Any]
+"""Also an ir_datasets dataset or an iterable of its records (:mod:`ragbench.formats.irds`)."""
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,25 @@ class EvalResult:
         return pd.concat(frames, ignore_index=True)
 
 
+def _records(value: object) -> bool:
+    """Whether ``value`` is an ir_datasets dataset or an iterable of records (not a file or table)."""
+    if isinstance(value, str | bytes | os.PathLike | Mapping | QrelsTable | RunTable):
+        return False
+    return hasattr(value, "__iter__") or hasattr(value, "qrels_iter") or hasattr(value, "scoreddocs_iter")
+
+
 def read_qrels_like(qrels: QrelsLike) -> QrelsTable:
-    """A :class:`QrelsTable` from any accepted form."""
+    """A :class:`QrelsTable` from any accepted form (also an ir_datasets dataset or its
+    ``qrels_iter()``: :func:`ragbench.formats.irds.qrels_from_records`)."""
     if isinstance(qrels, QrelsTable):
         return qrels
     if isinstance(qrels, Mapping):
         return QrelsTable.from_dict(qrels)  # type: ignore[arg-type]
-    return read_qrels(qrels, pool=new_pool())
+    if _records(qrels):
+        from ragbench.formats.irds import qrels_from_records
+
+        return qrels_from_records(qrels)
+    return read_qrels(qrels, pool=new_pool())  # type: ignore[arg-type]
 
 
 def read_run_like(run: RunLike, qrels: QrelsTable) -> RunTable:
@@ -104,6 +117,10 @@ def read_run_like(run: RunLike, qrels: QrelsTable) -> RunTable:
         return run
     if isinstance(run, Mapping):
         return RunTable.from_dict(run)  # type: ignore[arg-type]
+    if _records(run):
+        from ragbench.formats.irds import run_from_records
+
+        return run_from_records(run)
     pool = qrels.strings if hasattr(qrels.strings, "code") else None
     return read_run(run, pool=pool)  # type: ignore[arg-type]
 
@@ -120,8 +137,10 @@ def evaluate(
     """Score one run.
 
     Args:
-        qrels: judgments: a path, bytes, a :class:`QrelsTable` or ``{query: {doc: relevance}}``.
-        run: the run: a path, bytes, a :class:`RunTable` or ``{query: {doc: score}}``.
+        qrels: judgments: a path, bytes, a :class:`QrelsTable`, ``{query: {doc: relevance}}``, an
+            ir_datasets dataset or an iterable of its qrels records (``query_id doc_id relevance``).
+        run: the run: a path, bytes, a :class:`RunTable`, ``{query: {doc: score}}``, or an iterable
+            of ir_datasets scored documents (``query_id doc_id score``) or a dataset with them.
         measures: ir-measures names, e.g. ``["nDCG@10", "AP", "P(rel=2)@5"]``.
         complete: trec_eval's ``-c``: also score qrels topics the run lacks (as empty rankings,
             so they count 0) and average over all qrels topics. Default: only topics in both.

@@ -106,3 +106,16 @@ def column_of(fields: list[str], index: int) -> int:
     """Column (1-based) of field ``index`` as if fields were separated by single spaces: exact
     enough to point an editor at the token without keeping the raw line around."""
     return sum(len(f) + 1 for f in fields[:index]) + 1
+
+
+def write_if_changed(path: str | os.PathLike[str], data: bytes) -> str:
+    """Write ``data`` to ``path`` (creating its folder) unless the file holds those bytes already,
+    through a temporary file and a rename; returns the path. Converted files written this way keep
+    their modification time and hash when nothing changed, so what was built from them stays valid."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.is_file() or target.read_bytes() != data:
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    return str(target)

@@ -4,7 +4,8 @@ The errors are those of :func:`~ragbench.formats.trec.read_run`,
 :func:`~ragbench.formats.trec.read_qrels`, :func:`~ragbench.formats.topics.read_topics`,
 :func:`~ragbench.formats.corpus.check_corpus` and, for session files, the readers of
 :mod:`ragbench.formats.sessions` (kinds ``session-run``, ``session-qrels``, ``sessions`` and
-``ratings``; detected from a ``session_id`` header line or JSON key). The warnings point at
+``ratings``; detected from a ``session_id`` header line or JSON key) and SMART files of the
+classic collections (:mod:`ragbench.formats.smart`: ``smart``, ``smart-qrels``). The warnings point at
 things that are legal but change or cloud what trec_eval computes:
 
 - runs: rank numbers that disagree with the scores (trec_eval ignores ranks and orders by score,
@@ -32,18 +33,22 @@ from ragbench.formats.corpus import check_corpus
 from ragbench.formats.lines import load
 from ragbench.formats.problems import Problem, ValidationReport
 from ragbench.formats.sessions import read_ratings, read_session_qrels, read_session_run, read_sessions
+from ragbench.formats.smart import SMART_KINDS, SmartKind, detect_smart, smart_problems
 from ragbench.formats.tables import QrelsTable, RunTable
 from ragbench.formats.topics import read_topics
 from ragbench.formats.trec import read_qrels, read_run
 
-Kind = Literal["run", "qrels", "topics", "corpus", "session-run", "session-qrels", "sessions", "ratings"]
+Kind = (
+    Literal["run", "qrels", "topics", "corpus", "session-run", "session-qrels", "sessions", "ratings"]
+    | SmartKind
+)
 SESSION_READERS: dict[str, Callable[..., object]] = {
     "session-run": read_session_run,
     "session-qrels": read_session_qrels,
     "sessions": read_sessions,
     "ratings": read_ratings,
 }
-KINDS: tuple[str, ...] = ("auto", "run", "qrels", "topics", "corpus", *SESSION_READERS)
+KINDS: tuple[str, ...] = ("auto", "run", "qrels", "topics", "corpus", *SESSION_READERS, *SMART_KINDS)
 PathLike = str | os.PathLike[str]
 
 DETAILED = 10  # warnings of one kind named one by one per file; the rest are counted
@@ -136,6 +141,9 @@ def _validate_file(
         _read(read_topics, data, name, report)
     elif file_kind in SESSION_READERS:
         _read(SESSION_READERS[file_kind], data, name, report)
+    elif file_kind in SMART_KINDS:
+        for problem in smart_problems(data, name, file_kind):
+            report.add(problem)
     elif file_kind is None:
         report.add(Problem(name, 0, _undetected_message(data)))
     return None
@@ -157,6 +165,8 @@ def detect_kind(head: bytes, name: str = "") -> Kind | None:
     if not sample:
         return hint
     first = sample[0].lstrip()
+    if (smart := detect_smart(sample)) is not None:
+        return smart
     if first.startswith("<"):
         return "topics"
     if first.startswith("{"):

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ragbench.errors import InputError
+from ragbench.formats.located_yaml import LocatedYaml
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
@@ -91,56 +91,6 @@ class PipelineConfig:
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-class _Located:
-    """The YAML document with the line of every key path, for messages."""
-
-    def __init__(self, path: Path) -> None:
-        import yaml
-
-        self.name = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such pipeline config") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{path}: not UTF-8 (byte {exc.start})") from None
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        self.lines: dict[str, int] = {}
-        try:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f":{mark.line + 1}" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise InputError(f"{path}{line}: not valid YAML: {problem}") from None
-        if node is not None:
-            self._walk(node, "")
-
-    def _walk(self, node: Any, prefix: str) -> None:
-        import yaml
-
-        self.lines.setdefault(prefix, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                path = f"{prefix}.{key.value}" if prefix else str(key.value)
-                self.lines[path] = key.start_mark.line + 1
-                self._walk(value, path)
-        elif isinstance(node, yaml.SequenceNode):
-            for index, item in enumerate(node.value):
-                self._walk(item, f"{prefix}[{index}]")
-
-    def where(self, key: str) -> str:
-        probe = key
-        while probe and probe not in self.lines:
-            probe = probe.rpartition(".")[0]
-        return f"{self.name}:{self.lines.get(probe, 1)}: {key}" if key else f"{self.name}:1"
-
-    def fail(self, key: str, message: str) -> InputError:
-        return InputError(f"{self.where(key)}: {message}")
-
-
 def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
     """Read and check a pipeline YAML file (see the module docstring for the layout).
 
@@ -148,14 +98,34 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
         InputError: naming the file, line and key of the first problem.
     """
     source = Path(path)
-    doc = _Located(source)
-    data = doc.data
+    doc = LocatedYaml(source, "pipeline config")
+    return pipeline_from_yaml(doc, doc.data, base=source.resolve().parent, path=source.resolve())
+
+
+def pipeline_from_yaml(
+    doc: LocatedYaml, data: Any, *, base: Path, path: Path, fixed: dict[str, Any] | None = None
+) -> PipelineConfig:
+    """Check a pipeline config given as the mapping ``data`` at ``doc`` (a whole file, or a
+    :meth:`~ragbench.formats.located_yaml.LocatedYaml.scope` of a section of another file, such as
+    a suite's condition).
+
+    Args:
+        doc: Where ``data`` is, for messages (file, line, key path).
+        data: The mapping.
+        base: The folder relative paths are resolved against.
+        path: The file recorded as the config's ``path``.
+        fixed: Keys the caller sets (a suite sets ``name``, ``benchmark``, ``corpus`` ...); they
+            replace those of ``data``.
+
+    Raises:
+        InputError: naming the file, line and key of the first problem.
+    """
     if not isinstance(data, dict):
         raise doc.fail("", "a pipeline config is a YAML mapping (name:, topics:, retrievers:, ...)")
     for key in data:
         if key not in TOP_KEYS:
             raise doc.fail(str(key), f"unknown key; known keys: {', '.join(sorted(TOP_KEYS))}")
-    base = source.resolve().parent
+    data = {**data, **(fixed or {})}
 
     def text(key: str, *, required: bool = False, default: str | None = None) -> str | None:
         value = data.get(key, default)
@@ -215,7 +185,7 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
     reranker = data.get("reranker")
     rewriter = data.get("rewriter")
     return PipelineConfig(
-        path=str(source.resolve()),
+        path=str(path),
         name=name,
         description=text("description", default="") or "",
         benchmark=benchmark,
@@ -235,7 +205,7 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
     )
 
 
-def _measures(doc: _Located, value: Any) -> tuple[str, ...] | None:
+def _measures(doc: LocatedYaml, value: Any) -> tuple[str, ...] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not value or not all(isinstance(m, str) and m for m in value):
@@ -250,14 +220,14 @@ def _measures(doc: _Located, value: Any) -> tuple[str, ...] | None:
     return tuple(value)
 
 
-def _positive_int(doc: _Located, data: dict[str, Any], key: str, default: int, prefix: str = "") -> int:
+def _positive_int(doc: LocatedYaml, data: dict[str, Any], key: str, default: int, prefix: str = "") -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise doc.fail(prefix + key, f"expected a positive whole number, got {value!r}")
     return value
 
 
-def _stage(doc: _Located, key: str, item: Any, kind: str, corpus: str | None, base: Path) -> StageSpec:
+def _stage(doc: LocatedYaml, key: str, item: Any, kind: str, corpus: str | None, base: Path) -> StageSpec:
     if not isinstance(item, dict):
         raise doc.fail(key, f"expected a mapping with a type: key, got {item!r}")
     stage_type = item.get("type")
@@ -272,7 +242,7 @@ def _stage(doc: _Located, key: str, item: Any, kind: str, corpus: str | None, ba
     return StageSpec(kind, stage_type, name, options, corpus, str(base), doc.where(key))
 
 
-def _check_fusion(doc: _Located, fusion: dict[str, Any], count: int) -> dict[str, Any]:
+def _check_fusion(doc: LocatedYaml, fusion: dict[str, Any], count: int) -> dict[str, Any]:
     allowed = {"method", "k", "normalization", "weights"}
     for key in fusion:
         if key not in allowed:
@@ -301,7 +271,7 @@ def _check_fusion(doc: _Located, fusion: dict[str, Any], count: int) -> dict[str
     }
 
 
-def _ray(doc: _Located, value: Any) -> RaySettings:
+def _ray(doc: LocatedYaml, value: Any) -> RaySettings:
     if value is None:
         return RaySettings()
     if isinstance(value, bool):

@@ -12,46 +12,83 @@ Paired tests return a two-sided p-value; each is also in the :data:`STAT_TESTS` 
 
 :func:`compare` runs them over many runs and measures with a multiple-comparison correction and
 returns a :class:`ComparisonReport`; :func:`significance_tiers` groups a leaderboard into tiers.
+
+Across a suite of benchmarks: :func:`aggregate_suite` (per-benchmark CIs and tiers, the mean over
+systems covering every benchmark, Borda ranks with an explicit missing policy via :func:`borda`,
+Friedman's test with a Nemenyi or Holm-Wilcoxon post-hoc via :func:`friedman`, and DerSimonian–Laird
+meta-analyses via :func:`random_effects`).
 """
 
 from ragbench.stats._bootstrap import CI_METHODS, ConfidenceInterval, bootstrap_ci, paired_bootstrap
+from ragbench.stats._borda import BORDA_POLICIES, BordaEntry, BordaResult, borda
 from ragbench.stats._compare import PairComparison, compare
 from ragbench.stats._correction import CORRECTIONS, Correction, correct
 from ragbench.stats._correlation import COEFFICIENTS, Correlation, correlate
 from ragbench.stats._effect import TIE_TOLERANCE, WinsTiesLosses, cohens_d, wins_ties_losses
+from ragbench.stats._friedman import POSTHOCS, FriedmanResult, PairDifference, friedman
+from ragbench.stats._meta import MetaAnalysis, MetaStudy, paired_effect, paired_meta_analysis, random_effects
 from ragbench.stats._randomization import paired_randomization
 from ragbench.stats._report import ComparisonReport
 from ragbench.stats._scores import MISSING_POLICIES, PerTopicScores, ScoreTable, to_score_table
+from ragbench.stats._suite import (
+    AGGREGATION_DEFAULTS,
+    SuiteAggregate,
+    SuiteCell,
+    SuiteRow,
+    aggregate_suite,
+    aggregation_problem,
+    aggregation_settings,
+)
 from ragbench.stats._tests import STAT_TESTS, StatTest, get_test, paired_ttest, paired_wilcoxon, significance
 from ragbench.stats._tiers import TierEntry, significance_tiers
 
 __all__ = (
+    "AGGREGATION_DEFAULTS",
+    "BORDA_POLICIES",
     "CI_METHODS",
     "COEFFICIENTS",
     "CORRECTIONS",
     "MISSING_POLICIES",
+    "POSTHOCS",
     "STAT_TESTS",
     "TIE_TOLERANCE",
+    "BordaEntry",
+    "BordaResult",
     "ComparisonReport",
     "ConfidenceInterval",
     "Correction",
     "Correlation",
+    "FriedmanResult",
+    "MetaAnalysis",
+    "MetaStudy",
     "PairComparison",
+    "PairDifference",
     "PerTopicScores",
     "ScoreTable",
     "StatTest",
+    "SuiteAggregate",
+    "SuiteCell",
+    "SuiteRow",
     "TierEntry",
     "WinsTiesLosses",
+    "aggregate_suite",
+    "aggregation_problem",
+    "aggregation_settings",
     "bootstrap_ci",
+    "borda",
     "cohens_d",
     "compare",
     "correct",
     "correlate",
+    "friedman",
     "get_test",
     "paired_bootstrap",
+    "paired_effect",
+    "paired_meta_analysis",
     "paired_randomization",
     "paired_ttest",
     "paired_wilcoxon",
+    "random_effects",
     "significance",
     "significance_tiers",
     "to_score_table",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -73,6 +75,18 @@ def _session_measures(measures: Sequence[str] | None) -> list[str]:
     return names
 
 
+def _json_object(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InputError("provenance must be a JSON object")
+    try:
+        data: dict[str, Any] = json.loads(json.dumps(dict(value)))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"provenance is not JSON: {exc}") from None
+    return data
+
+
 def _check_label_source(label_source: str) -> None:
     if label_source not in LABEL_SOURCES:
         raise InputError(f"label source {label_source!r} is not one of {', '.join(LABEL_SOURCES)}")
@@ -118,6 +132,7 @@ def create_benchmark(
     sessions_text: str | bytes | None = None,
     session_qrels_text: str | bytes | None = None,
     session_measures: Sequence[str] | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> Benchmark:
     """Register a benchmark with its first qrels version (admin only), and optionally its sessions
     with their first session qrels version (as :func:`add_sessions` does later).
@@ -139,6 +154,8 @@ def create_benchmark(
         session_qrels_text: The session qrels (session qrels version 1, label source ``human``).
         session_measures: Session measure names (default ``default_measures("session")``),
             stored canonical.
+        provenance: Where the files came from and how they were read (a JSON object: source
+            files and hashes, SMART grade mapping, ir_datasets id and version).
 
     Raises:
         AuthError, PermissionDenied: no actor, or not an admin.
@@ -175,6 +192,7 @@ def create_benchmark(
         topics=topics_text.decode("utf-8") if isinstance(topics_text, bytes) else topics_text,
         corpus_ref=corpus_ref,
         measures=names,
+        provenance=_json_object(provenance),
         created_at=now(),
     )
     version = _new_version(benchmark, 1, qrels, "human", judgments)

@@ -158,6 +158,10 @@ class Benchmark(Base):
     Deferred: read only when a session run is checked or scored, not with every benchmark."""
     session_measures: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     """Canonical session measure names the session runs are scored on (empty without sessions)."""
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
+    """Where the benchmark's files came from and how they were read: source files and their
+    sha256, the format (``smart``, ``ir_datasets`` ...), grade mapping, query numbering, the
+    ir_datasets id and version. Empty for a benchmark registered from TREC files as they are."""
 
     qrels_versions: Mapped[list[QrelsVersion]] = relationship(
         back_populates="benchmark", order_by="QrelsVersion.version", cascade="all, delete-orphan"
@@ -308,3 +312,67 @@ class ArenaVote(Base):
     winner: Mapped[str] = mapped_column(String(8))
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+
+
+class Suite(Base):
+    """A group of benchmarks ranked together (BEIR-style), with its measures and aggregation.
+
+    A *system* of a suite is a name: the runs submitted under that system name to the suite's
+    benchmarks. ``aggregation`` holds ``reference`` (the meta-analyses' reference system),
+    ``missing`` (Borda's missing-benchmark policy), ``posthoc`` (``nemenyi`` or ``wilcoxon-holm``)
+    and ``alpha``.
+    """
+
+    __tablename__ = "suite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    measures: Mapped[list[str]]
+    aggregation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+
+    members: Mapped[list[SuiteBenchmark]] = relationship(
+        back_populates="suite", order_by="SuiteBenchmark.position", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"Suite(id={self.id!r}, slug={self.slug!r})"
+
+
+class SuiteBenchmark(Base):
+    """A benchmark of a suite, in suite order; ``subgroup`` names the group it is averaged in first
+    (None: it stands on its own)."""
+
+    __tablename__ = "suite_benchmark"
+    __table_args__ = (UniqueConstraint("suite_id", "benchmark_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suite_id: Mapped[int] = mapped_column(ForeignKey("suite.id", ondelete="CASCADE"))
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    subgroup: Mapped[str | None] = mapped_column(String(100))
+
+    suite: Mapped[Suite] = relationship(back_populates="members")
+    benchmark: Mapped[Benchmark] = relationship()
+
+
+class Reproduction(Base):
+    """One ``ragbench reproduce`` of a suite: its matrix of (condition, benchmark, measure) cells.
+
+    ``cells`` is a list of ``{condition, benchmark, measure, expected, tolerance, observed, status,
+    run_id}`` (status ``green``, ``red`` or ``unchecked``); ``passed`` is True when no cell is red.
+    """
+
+    __tablename__ = "reproduction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suite_id: Mapped[int] = mapped_column(ForeignKey("suite.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(Text, default="")
+    passed: Mapped[bool] = mapped_column(Boolean)
+    cells: Mapped[list[Any]] = mapped_column(JSON)
+    environment: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+
+    suite: Mapped[Suite] = relationship()

@@ -9,7 +9,7 @@ the caller opens and commits (``with session.begin(): ...``). They raise only
 The contract is ``docs/service_design.md``; the implementation is split by concern:
 ``_access`` (users, tokens), ``_benchmarks`` (benchmarks, qrels versions, sessions), ``_runs``
 (submit, read, delete), ``_scoring`` (scoring, the worker), ``_leaderboard`` (ranking, tiers,
-comparisons).
+comparisons), ``_suites`` (suites of benchmarks, their leaderboards and reproductions).
 """
 
 from __future__ import annotations
@@ -34,33 +34,57 @@ from ragbench.store._leaderboard import (
 )
 from ragbench.store._runs import delete_run, get_run, per_topic_visible, run_scores, submit_run
 from ragbench.store._scoring import score_run
+from ragbench.store._suites import (
+    DEFAULT_SUITE_MEASURES,
+    SuiteBoard,
+    add_reproduction,
+    create_suite,
+    get_suite,
+    latest_reproduction,
+    list_suites,
+    run_by_file,
+    suite_groups,
+    suite_leaderboard,
+    suite_runs,
+)
 from ragbench.store._worker import MAX_ATTEMPTS, process_pending
 
 __all__ = (
+    "DEFAULT_SUITE_MEASURES",
     "MAX_ATTEMPTS",
     "Leaderboard",
     "LeaderboardRow",
+    "SuiteBoard",
     "add_qrels_version",
+    "add_reproduction",
     "add_session_qrels_version",
     "add_sessions",
     "authenticate",
     "clear_tier_cache",
     "compare_runs",
     "create_benchmark",
+    "create_suite",
     "create_token",
     "create_user",
     "delete_run",
     "get_benchmark",
     "get_run",
+    "get_suite",
+    "latest_reproduction",
     "leaderboard",
     "list_benchmarks",
+    "list_suites",
     "local_admin",
     "per_topic_visible",
     "process_pending",
     "qrels_versions",
+    "run_by_file",
     "run_scores",
     "score_run",
     "set_hidden",
     "submit_run",
+    "suite_groups",
+    "suite_leaderboard",
+    "suite_runs",
     "user_by_name",
 )

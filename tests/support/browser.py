@@ -1,0 +1,57 @@
+"""Headless Debian Chromium through Selenium for the browser tests, and their screenshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "e2e" / "artifacts"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,1100",
+)
+
+
+def start_chromium(profile: Path, page_load_timeout: float = 60) -> Any:
+    """A headless Chromium session (skips the test when the browser or its driver is missing);
+    tries three times, as a starved machine sometimes fails to create the first session."""
+    if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
+        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    for attempt in range(3):
+        try:
+            driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+            break
+        except WebDriverException:
+            if attempt == 2:
+                raise
+    driver.set_page_load_timeout(page_load_timeout)
+    return driver
+
+
+def screenshot(driver: Any, name: str) -> Path:
+    """A full-page screenshot under tests/e2e/artifacts/NAME.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return (document.body || document.documentElement).scrollHeight")
+    driver.set_window_size(1280, max(600, min(int(height) + 120, 4000)))
+    path = ARTIFACTS / f"{name}.png"
+    assert driver.save_screenshot(str(path))
+    return path
