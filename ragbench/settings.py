@@ -93,7 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_metadata_bytes", "RAGBENCH_MAX_METADATA_BYTES", _integer, lambda s: 64 * 2**10,
             "largest metadata of a system, as JSON text (larger: 422)"),
     Setting("submissions_per_day", "RAGBENCH_SUBMISSIONS_PER_DAY", _integer, lambda s: 10,
-            "runs a member may submit to one hidden benchmark in 24 hours, deleted ones included (0: no limit)"),
+            "runs a member may submit to one hidden benchmark in 24 hours, deleted ones too (0: no limit)"),
     Setting("submissions_total", "RAGBENCH_SUBMISSIONS_TOTAL", _integer, lambda s: 100,
             "runs a member may ever submit to one hidden benchmark, deleted ones included (0: no limit)"),
     Setting("hidden_min_topic_share", "RAGBENCH_HIDDEN_MIN_TOPIC_SHARE", _fraction, lambda s: 0.5,

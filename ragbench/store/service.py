@@ -7,14 +7,25 @@ the caller opens and commits (``with session.begin(): ...``). They raise only
 ``FormatError`` (422 / 400 with ``problems``), ``TooLargeError`` (413).
 
 The contract is ``docs/service_design.md``; the implementation is split by concern:
-``_access`` (users, tokens), ``_benchmarks`` (benchmarks, qrels versions, sessions), ``_runs``
+``_access`` (users, tokens), ``_blinding`` (what hidden benchmarks withhold), ``_quotas``
+(submission quotas, the minimum run shape), ``_benchmarks`` (benchmarks, qrels versions,
+sessions), ``_runs``
 (submit, read, delete), ``_scoring`` (scoring, the worker), ``_leaderboard`` (ranking, tiers,
 comparisons).
 """
 
 from __future__ import annotations
 
-from ragbench.store._access import authenticate, create_token, create_user, local_admin, user_by_name
+from ragbench.store._access import (
+    TokenInfo,
+    authenticate,
+    create_token,
+    create_user,
+    list_tokens,
+    local_admin,
+    revoke_tokens,
+    user_by_name,
+)
 from ragbench.store._benchmarks import (
     add_qrels_version,
     add_session_qrels_version,
@@ -25,6 +36,7 @@ from ragbench.store._benchmarks import (
     qrels_versions,
     set_hidden,
 )
+from ragbench.store._blinding import BlindComparison, MeanComparison, per_topic_visible
 from ragbench.store._leaderboard import (
     Leaderboard,
     LeaderboardRow,
@@ -32,14 +44,17 @@ from ragbench.store._leaderboard import (
     compare_runs,
     leaderboard,
 )
-from ragbench.store._runs import delete_run, get_run, per_topic_visible, run_scores, submit_run
+from ragbench.store._runs import delete_run, get_run, run_scores, submit_run
 from ragbench.store._scoring import score_run
 from ragbench.store._worker import MAX_ATTEMPTS, process_pending
 
 __all__ = (
     "MAX_ATTEMPTS",
+    "BlindComparison",
     "Leaderboard",
     "LeaderboardRow",
+    "MeanComparison",
+    "TokenInfo",
     "add_qrels_version",
     "add_session_qrels_version",
     "add_sessions",
@@ -54,10 +69,12 @@ __all__ = (
     "get_run",
     "leaderboard",
     "list_benchmarks",
+    "list_tokens",
     "local_admin",
     "per_topic_visible",
     "process_pending",
     "qrels_versions",
+    "revoke_tokens",
     "run_scores",
     "score_run",
     "set_hidden",
