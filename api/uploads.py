@@ -51,8 +51,24 @@ class RunUpload:
 
 
 def _metadata(raw: str | None) -> dict[str, Any]:
+    """The ``metadata`` field: a JSON object, bounded in size and nesting before it is parsed."""
+    from api.bounds import json_nesting
+    from ragbench.settings import get_settings
+
     if raw is None or not raw.strip():
         return {}
+    settings = get_settings()
+    data = raw.encode("utf-8", "surrogatepass")
+    if len(data) > settings.max_metadata_bytes:
+        raise InputError(
+            f"field 'metadata' is larger than {settings.max_metadata_bytes:,} bytes "
+            "(RAGBENCH_MAX_METADATA_BYTES)"
+        )
+    if json_nesting(data) > settings.max_json_depth:
+        raise InputError(
+            f"field 'metadata' is nested deeper than {settings.max_json_depth} levels "
+            "(RAGBENCH_MAX_JSON_DEPTH)"
+        )
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:

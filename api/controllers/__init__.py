@@ -4,5 +4,12 @@ from api.controllers.benchmarks import BenchmarkController
 from api.controllers.compare import CompareController
 from api.controllers.leaderboard import LeaderboardController
 from api.controllers.runs import RunController
+from api.controllers.tokens import TokenController
 
-__all__ = ("BenchmarkController", "CompareController", "LeaderboardController", "RunController")
+__all__ = (
+    "BenchmarkController",
+    "CompareController",
+    "LeaderboardController",
+    "RunController",
+    "TokenController",
+)
