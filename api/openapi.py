@@ -10,8 +10,9 @@ test_openapi.py``) checks the server against this document: no 5xx, no undocumen
 no body or header that breaks its schema.
 
 The Swagger page (``/schema``, ``/schema/swagger``) loads Swagger UI from ``/static/swagger/``
-(the files of the ``swagger-ui-bundle`` package) and starts it from ``/static/swagger-init.js``:
-no third-party host, no inline script, so it works under the strict CSP of :mod:`api.security`.
+(the files of the ``swagger-ui-bundle-v2`` package: Swagger UI 5, which reads OpenAPI 3.1) and
+starts it from ``/static/swagger-init.js``: no third-party host, no inline script, so it works
+under the strict CSP of :mod:`api.security`.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ class LocalSwaggerPlugin(OpenAPIRenderPlugin):
 
 
 def swagger_assets() -> Path | None:
-    """The folder of Swagger UI's files (the ``swagger-ui-bundle`` package), None without it."""
+    """The folder of Swagger UI's files (the ``swagger-ui-bundle-v2`` package), None without it."""
     try:
         from swagger_ui_bundle import swagger_ui_path
     except ImportError:
