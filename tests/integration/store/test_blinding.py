@@ -25,7 +25,9 @@ MEASURES = ["AP", "P@10", "nDCG@10"]
 def _zero_run(qrels_text: str) -> bytes:
     """A run answering every judged topic with 10 documents that are not in the qrels: scores 0."""
     topics = sorted({line.split()[0] for line in qrels_text.splitlines() if line.strip()})
-    return "".join(f"{t} Q0 NOT-JUDGED-{t}-{i} {i} {10 - i} zero\n" for t in topics for i in range(1, 11)).encode()
+    return "".join(
+        f"{t} Q0 NOT-JUDGED-{t}-{i} {i} {10 - i} zero\n" for t in topics for i in range(1, 11)
+    ).encode()
 
 
 def reconstruct(report: object) -> dict[str, list[float]]:

@@ -50,7 +50,9 @@ def _probe(
         lines = [f"{topic} Q0 {doc} 1 100 probe"]
         if pad:
             lines += [f"{topic} Q0 PAD-{i}-{k} {k + 2} {50 - k} probe" for k in range(9)]
-            lines += [f"{t} Q0 PAD-{i}-{t}-{k} {k + 1} {10 - k} probe" for t in ("302", "303") for k in range(10)]
+            lines += [
+                f"{t} Q0 PAD-{i}-{t}-{k} {k + 1} {10 - k} probe" for t in ("302", "303") for k in range(10)
+            ]
         try:
             run = run_in(service.submit_run, user, "te", ("\n".join(lines) + "\n").encode(), name=f"probe{i}")
         except (InputError, QuotaExceeded):
