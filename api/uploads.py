@@ -111,8 +111,10 @@ def build_upload(content: bytes, fields: dict[str, Any], filename: str | None) -
     )
 
 
-async def provide_run_upload(request: Request[Any, Any, Any]) -> RunUpload:
-    """Dependency: the run upload of a ``POST .../runs`` request.
+async def provide_run_upload(request: Request[Any, Any, Any], slot: None) -> RunUpload:
+    """Dependency: the run upload of a ``POST .../runs`` request, read once ``slot`` (a scoring
+    slot, :func:`api.limits.provide_upload_slot`) is held, so that waiting uploads stay in their
+    sockets rather than in memory.
 
     Raises:
         InputError: a missing file or field, or bad field values (422).
