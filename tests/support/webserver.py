@@ -59,7 +59,9 @@ def create_users(database_url: str) -> dict[str, str]:
         engine.dispose()
 
 
-def table_counts(database_url: str, tables: tuple[str, ...] = ("system", "run", "score")) -> dict[str, int]:
+def table_counts(
+    database_url: str, tables: tuple[str, ...] = ("system", "run", "score", "submission")
+) -> dict[str, int]:
     """Row counts of some tables (to check that failed requests left nothing behind)."""
     from sqlalchemy import text
 

@@ -52,3 +52,51 @@ def test_uploads_beyond_the_slots_wait_for_one_and_are_all_accepted(
     assert codes == {"slow": 201, "quick": 201}  # queued, not refused
     assert done["quick"] > done["slow"]  # it waited for the slot
     assert done["quick"] - started > 0.8
+
+
+def test_sigkill_mid_upload_leaves_no_partial_run(
+    server_factory: Callable[..., Server], trec_eval_data: Path
+) -> None:
+    import contextlib
+    import signal
+
+    import httpx
+
+    server = server_factory()
+    with server.client("admin") as admin:
+        qrels = (trec_eval_data / "qrels.test").read_text()
+        assert admin.post("/api/v1/benchmarks", json={"slug": "killed", "qrels": qrels}).status_code == 201
+    run = (trec_eval_data / "results.test").read_bytes()
+    before = server.counts()
+    sent = threading.Event()
+
+    def trickle() -> Iterator[bytes]:
+        yield run[: len(run) // 2]
+        sent.set()
+        time.sleep(30)  # the server dies meanwhile
+        yield run[len(run) // 2 :]
+
+    def upload() -> None:
+        with server.client("alice") as alice, contextlib.suppress(httpx.HTTPError):  # the server died
+            alice.post(
+                "/api/v1/benchmarks/killed/runs",
+                params={"name": "half"},
+                content=trickle(),
+                headers={"Content-Type": "text/plain"},
+            )
+
+    client = threading.Thread(target=upload, daemon=True)
+    client.start()
+    assert sent.wait(timeout=60)
+    time.sleep(0.5)
+    assert server.proc is not None
+    server.proc.send_signal(signal.SIGKILL)
+    server.proc.wait(timeout=30)
+    assert server.counts() == before  # no partial run, system or submission
+    restarted = server_factory()
+    with restarted.client("alice") as alice:
+        whole = alice.post(
+            "/api/v1/benchmarks/killed/runs", data={"name": "half"}, files={"file": ("r", run)}
+        )
+        assert whole.status_code == 201, whole.text
+    assert restarted.counts()["run"] == before["run"] + 1
