@@ -102,8 +102,8 @@ def load(source: Source, name: str | None) -> tuple[bytes, str]:
         FormatError: the file is missing, a directory, unreadable, or larger than
             ``RAGBENCH_MAX_INPUT_BYTES``.
     """
-    data, shown, _ = load_with_notes(source, name)
-    return data, shown
+    data, shown = _raw(source, name)
+    return universal_newlines(data), shown
 
 
 def load_with_notes(source: Source, name: str | None) -> tuple[bytes, str, list[Problem]]:
@@ -112,16 +112,20 @@ def load_with_notes(source: Source, name: str | None) -> tuple[bytes, str, list[
     Raises:
         FormatError: as :func:`load`.
     """
+    data, shown = _raw(source, name)
+    return universal_newlines(data), shown, line_break_notes(data, shown)
+
+
+def _raw(source: Source, name: str | None) -> tuple[bytes, str]:
+    """The bytes as given or read (bounded), without a leading UTF-8 byte-order mark."""
     if isinstance(source, bytes):
-        shown = name or "<memory>"
-        data = source.removeprefix(b"\xef\xbb\xbf")
-        return universal_newlines(data), shown, line_break_notes(data, shown)
+        return source.removeprefix(b"\xef\xbb\xbf"), name or "<memory>"
     from ragbench.settings import get_settings
 
     path = Path(source)
     shown = name or str(source)
     try:
-        data = _read_bounded(path, get_settings().max_input_bytes, shown).removeprefix(b"\xef\xbb\xbf")
+        return _read_bounded(path, get_settings().max_input_bytes, shown).removeprefix(b"\xef\xbb\xbf"), shown
     except FileNotFoundError:
         raise FormatError([Problem(shown, 0, "no such file")]) from None
     except IsADirectoryError:
@@ -130,7 +134,6 @@ def load_with_notes(source: Source, name: str | None) -> tuple[bytes, str, list[
         raise FormatError([Problem(shown, 0, "permission denied")]) from None
     except OSError as exc:
         raise FormatError([Problem(shown, 0, f"cannot be read: {exc.strerror or exc}")]) from None
-    return universal_newlines(data), shown, line_break_notes(data, shown)
 
 
 class ProblemList(list[Problem]):
