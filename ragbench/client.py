@@ -102,8 +102,10 @@ def submit(
         raise AuthError(
             "set RAGBENCH_TOKEN to your API token (an admin creates one: ragbench token create USER)"
         )
+    from ragbench.formats.lines import read_limited
+
     try:
-        content = path.read_bytes()
+        content = read_limited(path)  # a FIFO or device that never ends stops at the limit
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     form = {

@@ -50,9 +50,10 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 
 def _read_text(path: Path, what: str) -> str:
     from ragbench.errors import InputError
+    from ragbench.formats.lines import read_limited
 
     try:
-        return path.read_bytes().decode("utf-8")
+        return read_limited(path).decode("utf-8")
     except OSError as exc:
         raise InputError(f"cannot read the {what} file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:

@@ -94,6 +94,19 @@ def _read_bounded(path: Path, limit: int, name: str) -> bytes:
         return bytes(buffer)
 
 
+def read_limited(path: str | os.PathLike[str]) -> bytes:
+    """A file's bytes exactly as they are, refusing more than ``RAGBENCH_MAX_INPUT_BYTES`` (for
+    files sent on as they are, such as ``ragbench submit``'s run).
+
+    Raises:
+        FormatError: the file is larger than the limit (or never ends).
+        OSError: it cannot be read.
+    """
+    from ragbench.settings import get_settings
+
+    return _read_bounded(Path(path), get_settings().max_input_bytes, str(path))
+
+
 def load(source: Source, name: str | None) -> tuple[bytes, str]:
     """The bytes of a file (a leading UTF-8 byte-order mark removed, lone CRs made line breaks)
     and its name for messages.
