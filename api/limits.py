@@ -1,12 +1,13 @@
 """Bounds on concurrent work in one server process: uploads being read and scored, comparisons.
 
 **Uploads.** Reading a run upload, parsing it and scoring it takes memory in proportion to its
-size (about 490 MiB for a 5M-line run, body included). ``RAGBENCH_SCORING_SLOTS`` (default 2)
-uploads are handled at once; the background worker takes a slot for each run it scores too. A
-request beyond them waits for a slot *before its body is read*, so its bytes stay in the
-client's socket (TCP flow control) instead of the server's memory: the excess is queued, never
-refused. Peak memory is then about slots x (the largest run's cost) plus the process itself
-(``benchmarks/upload_memory.py`` measures it).
+size (about 150 MiB per million lines: body, parsed tables and string pool, compressed copy).
+``RAGBENCH_SCORING_SLOTS`` (default 2) uploads are handled at once; the background worker takes a
+slot for each run it scores too. A request beyond them waits for a slot *before its body is
+read*, so its bytes stay in the client's socket (TCP flow control) instead of the server's
+memory: the excess is queued, never refused. Peak memory is then about slots x (the largest
+run's cost) plus the process itself (``benchmarks/upload_memory.py``: 8 concurrent 5M-line
+uploads peak at 1.5 GiB with 2 slots, 5.1 GiB with 8).
 
 **Comparisons.** ``RAGBENCH_EXPENSIVE_CONCURRENCY`` (default 2) comparisons are computed at
 once; the others wait (their answers are cached, see :mod:`api.cache`, so waiting requests for

@@ -2,7 +2,7 @@
 
 Starts ``ragbench serve`` (SQLite, one worker) with ``RAGBENCH_SCORING_SLOTS`` set to each value
 asked for, registers a benchmark of 5,000 topics (20 judgments each) and posts ``--uploads``
-(default 8) different 5M-line runs (5,000 topics x 1,000 documents, 225 MB each) at once, streamed
+(default 8) different 5M-line runs (5,000 topics x 1,000 documents, 161 MB each) at once, streamed
 from one file on disk so the client holds none of them in memory. The server's resident set
 (process and children, sampled every 20 ms) is recorded from before the uploads until every run
 is scored; each upload's answer (202: stored, queued for the worker) and time are recorded too.
