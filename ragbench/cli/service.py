@@ -327,6 +327,9 @@ def submit_command(
     except ServerError as exc:
         err.print(f"ragbench: error: {exc}")
         raise typer.Exit(1) from None
+    for warning in result.warnings:
+        where = ":".join(str(warning[k]) for k in ("file", "line", "column") if warning.get(k))
+        err.print(f"{where}: warning: {warning.get('message', '')}")
     _print_submitted(result.run, result.waited_out)
 
 
