@@ -168,14 +168,10 @@ def test_a_run_interrupted_by_restarts_is_retried_with_backoff_not_failed(
     run = _runs(factory)[run_id]
     assert (run.status, run.attempts, run.error) == ("scored", 4, None)
     # The backoff doubles from 30 s and stops at an hour.
-    waits = [service_backoff(k).total_seconds() for k in range(1, 10)]
-    assert waits == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
-
-
-def service_backoff(attempts: int):
     from ragbench.store._worker import backoff
 
-    return backoff(attempts)
+    waits = [backoff(k).total_seconds() for k in range(1, 10)]
+    assert waits == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 
 def test_a_claim_sets_when_an_abandoned_run_may_be_claimed_again(
