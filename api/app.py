@@ -1,8 +1,10 @@
 """The Litestar application: REST API under ``/api/v1``, pages, OpenAPI at ``/schema``.
 
 ``create_app`` wires the store (one engine and session factory per app), bearer-token
-authentication, the error mapping of :mod:`api.errors`, the request body limit and the background
-scoring worker. It refuses to build an app on a database that is not migrated to the latest
+authentication, the error mapping of :mod:`api.errors`, the request body limit, the bounds on
+input (:mod:`api.bounds`) and on concurrent work (:mod:`api.limits`), rate limits and security
+headers (:mod:`api.security`), the OpenAPI document as the API answers (:mod:`api.openapi`) and
+the background scoring worker. It refuses to build an app on a database that is not migrated to the latest
 revision, so a server never runs against a schema it does not know.
 """
 
@@ -16,7 +18,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from ragbench import __version__
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         RagbenchError: the database URL is bad or the server cannot be reached.
     """
     from api.auth import BearerTokenMiddleware
+    from api.bounds import check_json_body
     from api.cache import ResponseCache, invalidating_middleware
     from api.controllers import (
         BenchmarkController,
@@ -56,10 +58,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         LeaderboardController,
         RunController,
         SuiteController,
+        TokenController,
     )
     from api.deps import Database, provide_cache, provide_db, provide_principal, provide_worker
     from api.errors import EXCEPTION_HANDLERS
+    from api.limits import WorkLimits, provide_limits
+    from api.openapi import DocumentedJsonPlugin, LocalSwaggerPlugin, swagger_assets
     from api.pages import PageController, template_config
+    from api.security import add_security_headers, rate_limit_middleware
     from api.suite_pages import SuitePages
     from api.worker import ScoringWorker
     from ragbench.settings import get_settings
@@ -81,19 +87,27 @@ def create_app(settings: Settings | None = None) -> Litestar:
         raise DatabaseNotMigrated(NOT_MIGRATED)
     factory = session_factory(engine)
     cache = ResponseCache()
-    worker = ScoringWorker(factory, on_scored=cache.invalidate)
+    limits = WorkLimits(settings.scoring_slots, settings.expensive_concurrency)
+    worker = ScoringWorker(factory, on_scored=cache.invalidate, limits=limits)
+    static = [create_static_files_router(path="/static", directories=[STATIC], name="static")]
+    assets = swagger_assets()
+    if assets is not None:
+        static.insert(
+            0, create_static_files_router(path="/static/swagger", directories=[assets], name="swagger")
+        )
 
     async def dispose_engine() -> None:
         engine.dispose()
 
     return Litestar(
         route_handlers=[
-            create_static_files_router(path="/static", directories=[STATIC], name="static"),
+            *static,
             BenchmarkController,
             LeaderboardController,
             RunController,
             CompareController,
             SuiteController,
+            TokenController,
             PageController,
             SuitePages,
         ],
@@ -102,11 +116,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "principal": Provide(provide_principal, sync_to_thread=False),
             "worker": Provide(provide_worker, sync_to_thread=False),
             "cache": Provide(provide_cache, sync_to_thread=False),
+            "limits": Provide(provide_limits, sync_to_thread=False),
         },
         middleware=[
+            # Rate limits first: a flood is refused before it authenticates against the database.
+            *rate_limit_middleware(settings.rate_limit, settings.rate_limit_expensive),
             invalidating_middleware(cache),
-            DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema"]),
+            DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema", "^/static"]),
         ],
+        before_request=check_json_body,
+        before_send=[add_security_headers],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_upload_bytes,
         template_config=template_config(),
@@ -118,9 +137,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "aggregate suites of benchmarks."
             ),
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[LocalSwaggerPlugin(), DocumentedJsonPlugin()],
         ),
-        state=State({"db": Database(factory), "worker": worker, "cache": cache, "settings": settings}),
+        state=State(
+            {
+                "db": Database(factory),
+                "worker": worker,
+                "cache": cache,
+                "settings": settings,
+                "limits": limits,
+            }
+        ),
         on_startup=[worker.start],
         on_shutdown=[worker.stop, dispose_engine],
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -30,11 +30,16 @@ class ErrorBody(msgspec.Struct, frozen=True):
     problems: list[Problem]
 
 
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
+"""A benchmark's slug (the store checks it too: ``ragbench.store._benchmarks.SLUG``)."""
+Slug = Annotated[str, msgspec.Meta(pattern=SLUG_PATTERN, description="1 to 100 characters a-z 0-9 . _ -")]
+
+
 class BenchmarkCreate(msgspec.Struct, forbid_unknown_fields=True):
     """``POST /api/v1/benchmarks``: a new benchmark with its first qrels version (admin only);
     optionally with its sessions, their first session qrels version and the session measures."""
 
-    slug: str
+    slug: Slug
     qrels: str
     title: str = ""
     description: str = ""
@@ -153,6 +158,9 @@ class RunRead(msgspec.Struct, frozen=True):
     scored_at: datetime | None
     scores: dict[str, float | None] = msgspec.field(default_factory=dict)
     kind: str = "adhoc"
+    warnings: list[Problem] = msgspec.field(default_factory=list)
+    """How the file was read, when it needs saying (lines ended by a lone CR); only in the answer
+    to the submission."""
 
     @classmethod
     def from_model(cls, run: Any, scores: dict[str, dict[str, float]] | None = None) -> RunRead:
@@ -246,6 +254,9 @@ class LeaderboardRead(msgspec.Struct, frozen=True):
     total: int
     rows: list[LeaderboardRow]
     kind: str = "adhoc"
+    per_topic_withheld: bool = False
+    """The benchmark is hidden and the reader not an admin: tiers (derived from per-topic scores)
+    are null."""
 
 
 class ComparisonRow(msgspec.Struct, frozen=True):
@@ -260,26 +271,58 @@ class ComparisonRow(msgspec.Struct, frozen=True):
     mean_diff: float | None
     ci_low: float | None
     ci_high: float | None
-    wins: int
-    ties: int
-    losses: int
+    wins: int | None
+    ties: int | None
+    losses: int | None
     p_values: dict[str, float | None]
     p_adjusted: float | None
-    significant: bool
+    significant: bool | None
     effect_size: float | None
-    test: str
+    test: str | None
 
 
 class ComparisonRead(msgspec.Struct, frozen=True):
-    """``GET /api/v1/compare``: paired comparisons with corrected tests (aggregate numbers only)."""
+    """``GET /api/v1/compare``: paired comparisons with corrected tests. On a hidden benchmark a
+    non-admin gets the means only (``per_topic_withheld``: CIs, W/T/L, p-values, effect sizes and
+    significance are null; they are functions of the per-topic scores)."""
 
     runs: list[int]
     parameters: dict[str, Any]
     comparisons: list[ComparisonRow]
+    per_topic_withheld: bool = False
 
     @classmethod
     def from_report(cls, run_ids: list[int], report: Any) -> ComparisonRead:
-        """Copy a :class:`~ragbench.stats.ComparisonReport` (infinite numbers become null)."""
+        """Copy a :class:`~ragbench.stats.ComparisonReport`, or the means of a
+        :class:`~ragbench.store.service.BlindComparison` (infinite numbers become null)."""
+        from ragbench.store.service import BlindComparison
+
+        if isinstance(report, BlindComparison):
+            blind = [
+                ComparisonRow(
+                    baseline=c.baseline,
+                    run=c.run,
+                    measure=c.measure,
+                    n_topics=c.n_topics,
+                    mean_baseline=finite(c.mean_baseline),
+                    mean_run=finite(c.mean_run),
+                    mean_diff=finite(c.mean_diff),
+                    ci_low=None,
+                    ci_high=None,
+                    wins=None,
+                    ties=None,
+                    losses=None,
+                    p_values={},
+                    p_adjusted=None,
+                    significant=None,
+                    effect_size=None,
+                    test=None,
+                )
+                for c in report
+            ]
+            return cls(
+                runs=run_ids, parameters=report.parameters(), comparisons=blind, per_topic_withheld=True
+            )
         rows = [
             ComparisonRow(
                 baseline=c.baseline,
@@ -303,3 +346,45 @@ class ComparisonRead(msgspec.Struct, frozen=True):
             for c in report
         ]
         return cls(runs=run_ids, parameters=report.parameters(), comparisons=rows)
+
+
+class TokenRead(msgspec.Struct, frozen=True):
+    """An API token as listed (never the token or its hash): ``prefix`` is its first 8 characters."""
+
+    id: int
+    user: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked: bool
+    active: bool
+
+    @classmethod
+    def from_info(cls, info: Any) -> TokenRead:
+        """Copy a :class:`~ragbench.store.service.TokenInfo`."""
+        return cls(
+            id=info.id,
+            user=info.user,
+            prefix=info.prefix,
+            created_at=info.created_at,
+            last_used_at=info.last_used_at,
+            expires_at=info.expires_at,
+            revoked=info.revoked,
+            active=info.active,
+        )
+
+
+class TokenCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/v1/tokens`` (admin): a new token for ``user``, valid ``days`` days (default
+    ``RAGBENCH_TOKEN_DAYS``; 0: no expiry)."""
+
+    user: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    days: Annotated[int, msgspec.Meta(ge=0, le=36_500)] | None = None
+
+
+class TokenCreated(msgspec.Struct, frozen=True):
+    """The new token, shown this once (only its hash is stored)."""
+
+    token: str
+    info: TokenRead

@@ -2,9 +2,13 @@
 
 API responses (``/api/...``, ``/schema``) are JSON ``{"detail": str, "problems": [...]}``, where
 each problem is ``{"file", "line", "column", "message", "severity"}`` (malformed files name every
-line at fault). Pages get the same status with a small HTML page. Anything that is neither a
-:class:`~ragbench.errors.RagbenchError` nor a Litestar HTTP exception is a bug: it is logged with
-its traceback and answered 500 without details.
+line at fault). Pages get the same status with a small HTML page. A database that cannot be
+reached (connection refused, dropped, pool exhausted, SQLite file gone or locked) is a 503 with
+``Retry-After`` (``RAGBENCH_RETRY_AFTER_S``): the request's transaction was rolled back, nothing
+was written, and it may be sent again. A used-up rate limit or submission quota is a 429 with
+``Retry-After`` (when it frees up). Anything that is neither a
+:class:`~ragbench.errors.RagbenchError`, a Litestar HTTP exception nor an unreachable database
+is a bug: it is logged with its traceback and answered 500 without details.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ragbench.errors import (
     AuthError,
@@ -25,6 +31,7 @@ from ragbench.errors import (
     InputError,
     NotFoundError,
     PermissionDenied,
+    QuotaExceeded,
     RagbenchError,
     TooLargeError,
 )
@@ -38,6 +45,7 @@ STATUS: tuple[tuple[type[RagbenchError], int], ...] = (
     (PermissionDenied, 403),
     (AuthError, 401),
     (ConflictError, 409),
+    (QuotaExceeded, 429),
     (InputError, 422),
 )
 """First match wins, so subclasses come before their bases; any other RagbenchError is a 400."""
@@ -104,7 +112,28 @@ def error_response(
 
 def ragbench_error_handler(request: Request[Any, Any, Any], exc: RagbenchError) -> Response[Any]:
     """Every error a user can cause, by :data:`STATUS`."""
-    return error_response(request, status_of(exc), str(exc), problems_of(exc))
+    headers = None
+    if isinstance(exc, QuotaExceeded) and exc.retry_after is not None:
+        headers = {"Retry-After": str(exc.retry_after)}
+    return error_response(request, status_of(exc), str(exc), problems_of(exc), headers=headers)
+
+
+def database_away_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """The database cannot be reached: 503 with ``Retry-After``; nothing was written."""
+    from ragbench.settings import get_settings
+
+    reason = getattr(exc, "orig", None) or exc
+    log.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, str(reason).strip()[:300]
+    )
+    retry = str(get_settings().retry_after_s)
+    return error_response(
+        request,
+        503,
+        f"the database is unavailable; nothing was changed, try again in {retry} s",
+        [],
+        headers={"Retry-After": retry},
+    )
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -118,7 +147,12 @@ def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> R
         detail = "authentication required: send 'Authorization: Bearer <token>'"
     if status == 413:
         detail = _too_large_detail(request)
-    return error_response(request, status, detail, problems_of(exc), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if status == 429:  # Litestar's rate limiter says when the window resets; say it as Retry-After
+        reset = headers.get("RateLimit-Reset", "")
+        headers["Retry-After"] = str(max(1, int(reset))) if reset.isdigit() else "60"
+        detail = f"too many requests: try again in {headers['Retry-After']} s"
+    return error_response(request, status, detail, problems_of(exc), headers=headers or None)
 
 
 def _too_large_detail(request: Request[Any, Any, Any]) -> str:
@@ -138,6 +172,9 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     RagbenchError: ragbench_error_handler,
     HTTPException: http_error_handler,
+    OperationalError: database_away_handler,
+    InterfaceError: database_away_handler,
+    PoolTimeout: database_away_handler,
     HTTP_500_INTERNAL_SERVER_ERROR: internal_error_handler,
 }
 """Passed to ``Litestar(exception_handlers=...)``."""

@@ -4,7 +4,8 @@
 benchmark with sessions, the sessions leaderboard with one column per session measure) ·
 ``/runs/{id}?measure=`` run page with per-topic (per-session) scores and an SVG chart ·
 ``/compare?a=&b=`` two runs side by side. Pages are anonymous: a hidden benchmark shows aggregates
-only.
+only (:func:`ragbench.store.service.per_topic_visible`: no per-topic table, chart, tier or
+comparison statistic). The comparison page shares the API's bound on concurrent comparisons.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ try:  # litestar >= 2.22; older releases have it in contrib
 except ImportError:  # pragma: no cover
     from litestar.contrib.jinja import JinjaTemplateEngine
 
+from api.bounds import MAX_ID, Offset, RunId, parse_id
 from api.charts import difference_chart
 from api.deps import Database
 from api.dto import BenchmarkRead, LeaderboardRow, RunRead, per_topic_of
+from api.limits import WorkLimits
 from api.views import leaderboard_read
 from ragbench.store import service
 
@@ -89,9 +92,9 @@ class PageController(Controller):
         db: Database,
         slug: str,
         measure: str | None = None,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
         session_measure: str | None = None,
-        session_offset: Annotated[int, Parameter(ge=0)] = 0,
+        session_offset: Offset = 0,
     ) -> Template:
         """A benchmark's leaderboard on one measure, with a GET form to switch measure; for a
         benchmark with sessions also the sessions leaderboard, ranked on ``session_measure``."""
@@ -131,20 +134,31 @@ class PageController(Controller):
         }
         return Template("leaderboard.html", context=context)
 
-    @get("/runs/{run_id:int}", sync_to_thread=True)
-    def run(self, db: Database, run_id: int, measure: str | None = None) -> Template:
+    @get("/runs/{run_id:str}", sync_to_thread=True)
+    def run(self, db: Database, run_id: RunId, measure: str | None = None) -> Template:
         """A run: facts, aggregate scores, per-topic scores and a chart against the best run."""
+        number = parse_id(run_id, "run")
         with db.begin() as (s, _):
-            context = run_context(s, run_id, measure)
+            context = run_context(s, number, measure)
         return Template("run.html", context=context)
 
     @get("/compare", sync_to_thread=True)
-    def compare(self, db: Database, a: int | None = None, b: int | None = None) -> Template:
+    def compare(
+        self,
+        db: Database,
+        limits: WorkLimits,
+        a: Annotated[int | None, Parameter(ge=0, le=MAX_ID)] = None,
+        b: Annotated[int | None, Parameter(ge=0, le=MAX_ID)] = None,
+    ) -> Template:
         """Two runs compared measure by measure (a form asks for the ids when they are missing)."""
         context: dict[str, Any] = {"a": a, "b": b, "report": None, "chart": None, "hidden": False}
         if a is not None and b is not None:
-            with db.begin() as (s, _):
-                context.update(compare_context(s, a, b))
+
+            def work() -> dict[str, Any]:
+                with db.begin() as (s, _):
+                    return compare_context(s, a, b)
+
+            context.update(limits.expensive_call(work))
         return Template("compare.html", context=context)
 
 
@@ -208,13 +222,14 @@ def run_context(s: Session, run_id: int, measure: str | None) -> dict[str, Any]:
 
 
 def compare_context(s: Session, a: int, b: int) -> dict[str, Any]:
-    """The comparison of run ``b`` against baseline run ``a`` (chart only when not hidden)."""
+    """The comparison of run ``b`` against baseline run ``a`` (on a hidden benchmark: the means,
+    no statistic and no chart)."""
     from api.dto import ComparisonRead
 
     run_a = RunRead.from_model(service.get_run(s, a, None))
     run_b = RunRead.from_model(service.get_run(s, b, None))
     report = ComparisonRead.from_report([a, b], service.compare_runs(s, [a, b], None, None))
-    hidden = bool(service.get_run(s, a, None).benchmark.hidden)
+    hidden = report.per_topic_withheld
     chart = None
     if not hidden and report.comparisons:
         measure = report.comparisons[0].measure

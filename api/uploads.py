@@ -51,8 +51,24 @@ class RunUpload:
 
 
 def _metadata(raw: str | None) -> dict[str, Any]:
+    """The ``metadata`` field: a JSON object, bounded in size and nesting before it is parsed."""
+    from api.bounds import json_nesting
+    from ragbench.settings import get_settings
+
     if raw is None or not raw.strip():
         return {}
+    settings = get_settings()
+    data = raw.encode("utf-8", "surrogatepass")
+    if len(data) > settings.max_metadata_bytes:
+        raise InputError(
+            f"field 'metadata' is larger than {settings.max_metadata_bytes:,} bytes "
+            "(RAGBENCH_MAX_METADATA_BYTES)"
+        )
+    if json_nesting(data) > settings.max_json_depth:
+        raise InputError(
+            f"field 'metadata' is nested deeper than {settings.max_json_depth} levels "
+            "(RAGBENCH_MAX_JSON_DEPTH)"
+        )
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -95,8 +111,10 @@ def build_upload(content: bytes, fields: dict[str, Any], filename: str | None) -
     )
 
 
-async def provide_run_upload(request: Request[Any, Any, Any]) -> RunUpload:
-    """Dependency: the run upload of a ``POST .../runs`` request.
+async def provide_run_upload(request: Request[Any, Any, Any], slot: None) -> RunUpload:
+    """Dependency: the run upload of a ``POST .../runs`` request, read once ``slot`` (a scoring
+    slot, :func:`api.limits.provide_upload_slot`) is held, so that waiting uploads stay in their
+    sockets rather than in memory.
 
     Raises:
         InputError: a missing file or field, or bad field values (422).

@@ -69,6 +69,7 @@ def leaderboard_read(
         benchmark=board.slug,
         measure=board.measure,
         measures=list(board.measures),
+        per_topic_withheld=board.per_topic_withheld,
         qrels_version=board.qrels_version,
         tier_test=board.tier_test,
         offset=board.offset,

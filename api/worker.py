@@ -3,6 +3,9 @@
 An asyncio task started with the app calls :func:`ragbench.store.service.process_pending` in a
 thread every second, or at once when a handler calls :meth:`ScoringWorker.notify` after storing a
 pending run. It starts with a pass, so runs left pending (or half-scored) by a restart are retried.
+Each run it scores holds one of the app's scoring slots (:mod:`api.limits`), so uploads and the
+worker together stay within ``RAGBENCH_SCORING_SLOTS``. A step that fails because the database is
+away is logged and retried at the next poll; the run is left as it was (``docs/store.md``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import anyio.to_thread
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from api.limits import WorkLimits
+
 log = logging.getLogger("ragbench.api.worker")
 
 
@@ -28,6 +33,7 @@ class ScoringWorker:
         factory: The session factory handed to ``process_pending``.
         interval: Seconds between polls when nobody notifies (default 1).
         on_scored: Called (in the worker's thread) after each step that finished a run.
+        limits: The app's bounds; each step holds one scoring slot (None: no bound).
     """
 
     def __init__(
@@ -35,8 +41,10 @@ class ScoringWorker:
         factory: sessionmaker[Session],
         interval: float = 1.0,
         on_scored: Callable[[], None] | None = None,
+        limits: WorkLimits | None = None,
     ) -> None:
         self.factory = factory
+        self.limits = limits
         self.interval = interval
         self.on_scored = on_scored
         self.processed = 0
@@ -80,8 +88,7 @@ class ScoringWorker:
         done = 0
         while True:
             try:
-                # Not abandoned on cancel: shutdown waits for the run being scored.
-                step = await anyio.to_thread.run_sync(self._step)
+                step = await self._slotted_step()
             except Exception:
                 log.exception("scoring worker step failed")
                 return done
@@ -89,6 +96,16 @@ class ScoringWorker:
                 return done
             done += step
             self.processed += step
+
+    async def _slotted_step(self) -> int:
+        if self.limits is not None:
+            await self.limits.acquire_upload()
+        try:
+            # Not abandoned on cancel: shutdown waits for the run being scored.
+            return await anyio.to_thread.run_sync(self._step)
+        finally:
+            if self.limits is not None:
+                self.limits.release_upload()
 
     def _step(self) -> int:
         from ragbench.store.service import process_pending

@@ -94,6 +94,8 @@ def serve(url: str, log: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBENCH_")}
     env["RAGBENCH_DATABASE_URL"] = url
+    # Every client of this benchmark is 127.0.0.1: the per-client rate limit would measure itself.
+    env["RAGBENCH_RATE_LIMIT"] = "0"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ragbench.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],

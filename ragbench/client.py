@@ -41,10 +41,13 @@ class Submitted:
     Attributes:
         run: The run as the server last described it (``id``, ``status``, ``scores``, ...).
         waited_out: True when the run was still not scored when the wait ended.
+        warnings: What the server said about how it read the file (``problems`` of severity
+            warning, e.g. lines ended by a lone CR), from the answer to the upload.
     """
 
     run: dict[str, Any] = field(default_factory=dict)
     waited_out: bool = False
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
@@ -102,8 +105,10 @@ def submit(
         raise AuthError(
             "set RAGBENCH_TOKEN to your API token (an admin creates one: ragbench token create USER)"
         )
+    from ragbench.formats.lines import read_limited
+
     try:
-        content = path.read_bytes()
+        content = read_limited(path)  # a FIFO or device that never ends stops at the limit
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     form = {
@@ -123,12 +128,13 @@ def submit(
                 files={"file": (path.name, content, "text/plain")},
             )
             run = _check(response)
+            notes = [w for w in run.get("warnings") or [] if isinstance(w, dict)]
             deadline = time.monotonic() + wait_s
             while run.get("status") not in FINAL_STATUSES and "id" in run:
                 if time.monotonic() >= deadline:
-                    return Submitted(run, waited_out=True)
+                    return Submitted(run, waited_out=True, warnings=notes)
                 time.sleep(poll_s)
                 run = _check(client.get(f"/api/v1/runs/{run['id']}"))
-            return Submitted(run)
+            return Submitted(run, warnings=notes)
     except httpx.TransportError as exc:
         raise ServerError(f"cannot reach the ragbench server at {base_url}: {exc}") from None

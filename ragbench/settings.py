@@ -38,6 +38,16 @@ def _integer(name: str, raw: str) -> int:
     return value
 
 
+def _fraction(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"{name}={raw!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise InputError(f"{name}={raw!r} must be between 0 and 1")
+    return value
+
+
 def _path(name: str, raw: str) -> Path:
     return Path(raw).expanduser()
 
@@ -76,6 +86,33 @@ SETTINGS: tuple[Setting, ...] = (
             "largest upload the service accepts (larger: 413)"),
     Setting("inline_scoring_lines", "RAGBENCH_INLINE_SCORING_LINES", _integer, lambda s: 300_000,
             "runs up to this many lines are scored inside the request; larger ones by the worker"),
+    Setting("max_input_bytes", "RAGBENCH_MAX_INPUT_BYTES", _integer, lambda s: 4 * 2**30,
+            "largest file a command reads (a FIFO or device that never ends stops here with an error)"),
+    Setting("max_json_depth", "RAGBENCH_MAX_JSON_DEPTH", _integer, lambda s: 32,
+            "deepest nesting of a JSON request body or of a run's metadata (deeper: 400/422)"),
+    Setting("max_metadata_bytes", "RAGBENCH_MAX_METADATA_BYTES", _integer, lambda s: 64 * 2**10,
+            "largest metadata of a system, as JSON text (larger: 422)"),
+    Setting("submissions_per_day", "RAGBENCH_SUBMISSIONS_PER_DAY", _integer, lambda s: 10,
+            "runs a member may submit to one hidden benchmark in 24 hours, deleted ones too (0: no limit)"),
+    Setting("submissions_total", "RAGBENCH_SUBMISSIONS_TOTAL", _integer, lambda s: 100,
+            "runs a member may ever submit to one hidden benchmark, deleted ones included (0: no limit)"),
+    Setting("hidden_min_topic_share", "RAGBENCH_HIDDEN_MIN_TOPIC_SHARE", _fraction, lambda s: 0.5,
+            "share of a hidden benchmark's judged topics (sessions) a run must answer"),
+    Setting("hidden_min_docs", "RAGBENCH_HIDDEN_MIN_DOCS", _integer, lambda s: 10,
+            "documents a run must rank for each topic it answers on a hidden benchmark"),
+    Setting("rate_limit", "RAGBENCH_RATE_LIMIT", _integer, lambda s: 1200,
+            "requests per minute per client (token, else IP address) to the API and pages (0: no limit)"),
+    Setting("rate_limit_expensive", "RAGBENCH_RATE_LIMIT_EXPENSIVE", _integer, lambda s: 30,
+            "requests per minute per client to endpoints that compute statistics (compare) (0: no limit)"),
+    Setting("expensive_concurrency", "RAGBENCH_EXPENSIVE_CONCURRENCY", _integer, lambda s: 2,
+            "comparisons computed at once by one server process; more wait their turn"),
+    Setting("scoring_slots", "RAGBENCH_SCORING_SLOTS", _integer, lambda s: 2,
+            "uploads read, parsed and scored at once by one server process (the worker takes one too); "
+            "more wait their turn"),
+    Setting("token_days", "RAGBENCH_TOKEN_DAYS", _integer, lambda s: 365,
+            "days a new API token is valid (0: no expiry)"),
+    Setting("retry_after_s", "RAGBENCH_RETRY_AFTER_S", _integer, lambda s: 5,
+            "the Retry-After of a 503 answered while the database is unreachable"),
 )  # fmt: skip
 
 
@@ -92,6 +129,19 @@ class Settings:
         token: ``RAGBENCH_TOKEN``, default none.
         max_upload_bytes: ``RAGBENCH_MAX_UPLOAD_BYTES``, default 200 MiB.
         inline_scoring_lines: ``RAGBENCH_INLINE_SCORING_LINES``, default 300,000.
+        max_input_bytes: ``RAGBENCH_MAX_INPUT_BYTES``, default 4 GiB.
+        max_json_depth: ``RAGBENCH_MAX_JSON_DEPTH``, default 32.
+        max_metadata_bytes: ``RAGBENCH_MAX_METADATA_BYTES``, default 64 KiB.
+        submissions_per_day: ``RAGBENCH_SUBMISSIONS_PER_DAY``, default 10 (hidden benchmarks).
+        submissions_total: ``RAGBENCH_SUBMISSIONS_TOTAL``, default 100 (hidden benchmarks).
+        hidden_min_topic_share: ``RAGBENCH_HIDDEN_MIN_TOPIC_SHARE``, default 0.5.
+        hidden_min_docs: ``RAGBENCH_HIDDEN_MIN_DOCS``, default 10.
+        rate_limit: ``RAGBENCH_RATE_LIMIT``, default 1,200 per minute.
+        rate_limit_expensive: ``RAGBENCH_RATE_LIMIT_EXPENSIVE``, default 30 per minute.
+        expensive_concurrency: ``RAGBENCH_EXPENSIVE_CONCURRENCY``, default 2.
+        scoring_slots: ``RAGBENCH_SCORING_SLOTS``, default 2.
+        token_days: ``RAGBENCH_TOKEN_DAYS``, default 365.
+        retry_after_s: ``RAGBENCH_RETRY_AFTER_S``, default 5.
         sources: attribute -> the variable it came from, or ``"default"``.
     """
 
@@ -103,6 +153,19 @@ class Settings:
     token: str | None
     max_upload_bytes: int
     inline_scoring_lines: int
+    max_input_bytes: int
+    max_json_depth: int
+    max_metadata_bytes: int
+    submissions_per_day: int
+    submissions_total: int
+    hidden_min_topic_share: float
+    hidden_min_docs: int
+    rate_limit: int
+    rate_limit_expensive: int
+    expensive_concurrency: int
+    scoring_slots: int
+    token_days: int
+    retry_after_s: int
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -110,7 +173,7 @@ class Settings:
         """Settings from ``environ`` (default ``os.environ``); empty variables count as unset.
 
         Raises:
-            InputError: a numeric variable is not a non-negative integer.
+            InputError: a numeric variable is not a non-negative integer (or a share not in 0..1).
         """
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}

@@ -5,6 +5,7 @@ from api.controllers.compare import CompareController
 from api.controllers.leaderboard import LeaderboardController
 from api.controllers.runs import RunController
 from api.controllers.suites import SuiteController
+from api.controllers.tokens import TokenController
 
 __all__ = (
     "BenchmarkController",
@@ -12,4 +13,5 @@ __all__ = (
     "LeaderboardController",
     "RunController",
     "SuiteController",
+    "TokenController",
 )

@@ -7,6 +7,7 @@ import msgspec
 from litestar import Controller, get, patch, post
 
 from api.auth import requires_admin
+from api.bounds import SlugPath
 from api.deps import Database, Principal
 from api.dto import BenchmarkCreate, BenchmarkRead, QrelsCreate, QrelsVersionRead, SessionsCreate
 from ragbench.store import service
@@ -31,7 +32,7 @@ class BenchmarkController(Controller):
             return [BenchmarkRead.from_model(b) for b in service.list_benchmarks(s, actor)]
 
     @get("/{slug:str}", operation_id="GetBenchmark", sync_to_thread=True)
-    def get_benchmark(self, db: Database, principal: Principal | None, slug: str) -> BenchmarkRead:
+    def get_benchmark(self, db: Database, principal: Principal | None, slug: SlugPath) -> BenchmarkRead:
         """One benchmark (404 when the slug is unknown)."""
         with db.begin(principal) as (s, actor):
             return BenchmarkRead.from_model(service.get_benchmark(s, slug, actor))
@@ -59,7 +60,9 @@ class BenchmarkController(Controller):
             return BenchmarkRead.from_model(benchmark)
 
     @post("/{slug:str}/qrels", operation_id="AddQrelsVersion", guards=[requires_admin], sync_to_thread=True)
-    def add_qrels(self, db: Database, principal: Principal, slug: str, data: QrelsCreate) -> QrelsVersionRead:
+    def add_qrels(
+        self, db: Database, principal: Principal, slug: SlugPath, data: QrelsCreate
+    ) -> QrelsVersionRead:
         """Add a qrels version and re-score every run against it (admin only)."""
         with db.begin(principal) as (s, actor):
             version = service.add_qrels_version(s, actor, slug, data.qrels, label_source=data.label_source)
@@ -67,7 +70,7 @@ class BenchmarkController(Controller):
 
     @post("/{slug:str}/sessions", operation_id="AddSessions", guards=[requires_admin], sync_to_thread=True)
     def add_sessions(
-        self, db: Database, principal: Principal, slug: str, data: SessionsCreate
+        self, db: Database, principal: Principal, slug: SlugPath, data: SessionsCreate
     ) -> BenchmarkRead:
         """Give a benchmark its sessions, their first session qrels version and the session measures
         (admin only, once; 400 with file and line for bad files, 409 when it has sessions already)."""
@@ -90,7 +93,7 @@ class BenchmarkController(Controller):
         sync_to_thread=True,
     )
     def add_session_qrels(
-        self, db: Database, principal: Principal, slug: str, data: QrelsCreate
+        self, db: Database, principal: Principal, slug: SlugPath, data: QrelsCreate
     ) -> QrelsVersionRead:
         """Add a session qrels version and re-score every session run against it (admin only)."""
         with db.begin(principal) as (s, actor):
@@ -101,7 +104,7 @@ class BenchmarkController(Controller):
 
     @patch("/{slug:str}", operation_id="SetBenchmarkVisibility", guards=[requires_admin], sync_to_thread=True)
     def set_visibility(
-        self, db: Database, principal: Principal, slug: str, data: VisibilityUpdate
+        self, db: Database, principal: Principal, slug: SlugPath, data: VisibilityUpdate
     ) -> BenchmarkRead:
         """Hide a benchmark's per-topic results, or unblind it (admin only)."""
         with db.begin(principal) as (s, actor):

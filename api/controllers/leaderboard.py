@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from litestar import Controller, Response, get
 from litestar.params import Parameter
 
+from api.bounds import Offset, SlugPath
 from api.cache import ResponseCache
 from api.deps import Database, Principal
 from api.dto import LeaderboardRead
@@ -39,14 +40,14 @@ class LeaderboardController(Controller):
         db: Database,
         cache: ResponseCache,
         principal: Principal | None,
-        slug: str,
+        slug: SlugPath,
         measure: Annotated[
             str | None,
             Parameter(
                 description="ir-measures name (a session measure for kind=session); default: the first"
             ),
         ] = None,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
         kind: Annotated[
             Literal["adhoc", "session"],
@@ -56,10 +57,11 @@ class LeaderboardController(Controller):
         """Scored runs ranked by mean (best first) with their significance tier, Judged@10 and their
         means on every measure; ``kind=session`` ranks the session runs on a session measure.
 
-        Aggregates are public, so the answer is the same for everyone and is cached briefly (see
-        :mod:`api.cache`)."""
+        Aggregates are public, so the answer is the same for every non-admin (admins also see
+        the tiers of hidden benchmarks) and is cached briefly (see :mod:`api.cache`)."""
         read = partial(_read, db, principal, slug, measure, offset, limit, kind)
+        admin = principal is not None and principal.is_admin
         response: Response[Any] = await cache.json_response(
-            ("leaderboard", slug, measure, offset, limit, kind), read
+            ("leaderboard", slug, measure, offset, limit, kind, admin), read
         )
         return response

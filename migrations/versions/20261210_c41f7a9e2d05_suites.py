@@ -7,7 +7,7 @@
   (source files and hashes, SMART grade mapping, ir_datasets id and version).
 
 Revision ID: c41f7a9e2d05
-Revises: 5e55b1c0a9d2
+Revises: 77c3bb82b2e2
 Create Date: 2026-12-10 09:00:00.000000+00:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c41f7a9e2d05"
-down_revision: str | None = "5e55b1c0a9d2"
+down_revision: str | None = "77c3bb82b2e2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

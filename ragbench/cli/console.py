@@ -27,8 +27,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def user_errors(command: F) -> F:
-    """Report RagbenchError (and a missing optional dependency, naming its extra) as ``ragbench:
-    error: ...`` on stderr and exit with status 2: a user never sees a traceback for them."""
+    """Report RagbenchError (and a missing optional dependency, naming its extra, and running out of
+    memory) as ``ragbench: error: ...`` on stderr and exit with status 2: a user never sees a
+    traceback for them."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -42,6 +43,14 @@ def user_errors(command: F) -> F:
             raise typer.Exit(2) from None
         except RagbenchError as exc:
             err.print(f"ragbench: error: {exc}")
+            raise typer.Exit(2) from None
+        except MemoryError:
+            # Bound the input first (RAGBENCH_MAX_INPUT_BYTES); a memory limit hit anyway is said
+            # in one line, never as a traceback.
+            err.print(
+                "ragbench: error: out of memory; the input is too large for this machine's memory "
+                "limit (lower RAGBENCH_MAX_INPUT_BYTES to refuse such files up front)"
+            )
             raise typer.Exit(2) from None
         except ModuleNotFoundError as exc:
             # An optional dependency imported inside a command: name the extra that installs it.

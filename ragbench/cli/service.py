@@ -1,4 +1,5 @@
-"""The service commands of ``ragbench``: serve, db, benchmark, user, token, submit.
+"""The service commands of ``ragbench``: serve, db, benchmark, user, token (create, list, revoke),
+submit.
 
 Registered on the main Typer app by :func:`register`; store, API and HTTP-client imports happen
 inside each command so the evaluation commands never pay for them.
@@ -49,9 +50,10 @@ token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 
 def _read_text(path: Path, what: str) -> str:
     from ragbench.errors import InputError
+    from ragbench.formats.lines import read_limited
 
     try:
-        return path.read_bytes().decode("utf-8")
+        return read_limited(path).decode("utf-8")
     except OSError as exc:
         raise InputError(f"cannot read the {what} file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -219,13 +221,71 @@ def user_add_command(
 
 @token_app.command("create")
 @user_errors
-def token_create_command(user: Annotated[str, typer.Argument(help="The user the token acts as.")]) -> None:
+def token_create_command(
+    user: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="Days it is valid (default RAGBENCH_TOKEN_DAYS, 365; 0: no expiry)."),
+    ] = None,
+) -> None:
     """Create an API token and print it (once: only its hash is stored)."""
     from ragbench.store import service
 
-    token = _transact(lambda s: service.create_token(s, user))
+    token = _transact(lambda s: service.create_token(s, user, days))
     sys.stdout.write(token + "\n")
-    err.print(f"ragbench: token for {user}; keep it: it cannot be shown again")
+    err.print(f"ragbench: token for {user} ({token[:8]}...); keep it: it cannot be shown again")
+
+
+@token_app.command("list")
+@user_errors
+def token_list_command(
+    user: Annotated[str | None, typer.Argument(help="Only this user's tokens (default: everyone's).")] = None,
+) -> None:
+    """List API tokens: id, user, prefix, created, last used, expiry and state (never the token)."""
+    from rich.table import Table
+
+    from ragbench.store import service
+
+    tokens = _transact(lambda s: service.list_tokens(s, user))
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("id", "user", "prefix", "created", "last used", "expires", "state"):
+        table.add_column(column, justify="right" if column == "id" else "left")
+    for t in tokens:
+        state = "revoked" if t.revoked else "active" if t.active else "expired"
+        table.add_row(
+            str(t.id),
+            t.user,
+            t.prefix,
+            _when(t.created_at),
+            _when(t.last_used_at),
+            _when(t.expires_at),
+            state,
+        )
+    out.print(table)
+    err.print(f"{len(tokens)} token{'s' * (len(tokens) != 1)}", style="dim")
+
+
+@token_app.command("revoke")
+@user_errors
+def token_revoke_command(
+    user: Annotated[str, typer.Argument(help="Whose token(s) to revoke.")],
+    prefix: Annotated[
+        str | None, typer.Option("--prefix", help="Only the token starting so (as `token list` shows it).")
+    ] = None,
+    token_id: Annotated[int | None, typer.Option("--id", help="Only the token with this id.")] = None,
+) -> None:
+    """Revoke a user's tokens: all of them, or one (--prefix or --id). A revoked token answers 401."""
+    from ragbench.store import service
+
+    revoked = _transact(lambda s: service.revoke_tokens(s, user, token_id=token_id, prefix=prefix))
+    for t in revoked:
+        out.print(f"revoked token {t.id} ({t.prefix}...) of {t.user}")
+    if not revoked:
+        err.print(f"ragbench: {user} has no active token to revoke")
+
+
+def _when(moment: Any) -> str:
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
 
 
 @user_errors
@@ -267,6 +327,9 @@ def submit_command(
     except ServerError as exc:
         err.print(f"ragbench: error: {exc}")
         raise typer.Exit(1) from None
+    for warning in result.warnings:
+        where = ":".join(str(warning[k]) for k in ("file", "line", "column") if warning.get(k))
+        err.print(f"{where}: warning: {warning.get('message', '')}")
     _print_submitted(result.run, result.waited_out)
 
 

@@ -3,6 +3,15 @@
 Every whitespace-separated format ragbench reads (TREC runs and qrels, session files, length
 files) goes through these, so they all accept the same syntax and report problems the same way
 (file, line, column, message; at most :data:`MAX_PROBLEMS` listed, the rest counted).
+
+Line breaks: ``\n``, ``\r\n`` and a lone ``\r`` (old Mac files, some spreadsheet exports) all end
+a line. :func:`load` turns lone CRs into ``\n`` before any reader sees the bytes, so a CR-only
+file is never read as one long line (trec_eval would take its first six fields and ignore the
+rest); :func:`line_break_notes` says so as a warning (``validate``, the REST response).
+
+Size: :func:`load` reads at most ``RAGBENCH_MAX_INPUT_BYTES`` (default 4 GiB) of a path, so a
+FIFO or a device that never ends (``/dev/zero``) stops with a clear error instead of exhausting
+memory.
 """
 
 from __future__ import annotations
@@ -20,19 +29,124 @@ Source = str | os.PathLike[str] | bytes
 """A path, or a file's bytes."""
 
 
+CHUNK = 1 << 20
+
+
+def has_lone_cr(data: bytes) -> bool:
+    """Whether ``data`` has a CR that is not part of a CRLF (two memchr-speed counts, no copy)."""
+    return b"\r" in data and data.count(b"\r") != data.count(b"\r\n")
+
+
+def universal_newlines(data: bytes) -> bytes:
+    """``data`` with every lone CR turned into LF (CRLF and LF are left as they are: the readers
+    treat the CR of a CRLF as trailing whitespace); the same object when there is none."""
+    if not has_lone_cr(data):
+        return data
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def line_break_notes(data: bytes, name: str) -> list[Problem]:
+    """A warning when ``data`` has lines ended by a lone CR (read as line breaks), else nothing."""
+    if not has_lone_cr(data):
+        return []
+    lone = data.count(b"\r") - data.count(b"\r\n")
+    return [
+        Problem(
+            name,
+            0,
+            f"{lone:,} line{'s' * (lone > 1)} end with a lone carriage return (CR, old Mac style); "
+            "they are read as line breaks",
+            severity="warning",
+        )
+    ]
+
+
+def _read_bounded(path: Path, limit: int, name: str) -> bytes:
+    """A file's bytes, refusing more than ``limit``: a regular file by its size, anything else
+    (a FIFO, a device, a socket) while it is read, so an endless one cannot exhaust memory."""
+
+    def too_large() -> FormatError:
+        return FormatError(
+            [
+                Problem(
+                    name,
+                    0,
+                    f"larger than {limit:,} bytes (RAGBENCH_MAX_INPUT_BYTES); "
+                    "is it a file that never ends, such as a device or a pipe?",
+                )
+            ]
+        )
+
+    with path.open("rb") as handle:
+        try:
+            size = os.fstat(handle.fileno()).st_size if path.is_file() else -1
+        except OSError:
+            size = -1
+        if size > limit:
+            raise too_large()
+        if size >= 0:
+            return handle.read()
+        buffer = bytearray()
+        while chunk := handle.read(CHUNK):
+            buffer += chunk
+            if len(buffer) > limit:
+                raise too_large()
+        return bytes(buffer)
+
+
+def read_limited(path: str | os.PathLike[str]) -> bytes:
+    """A file's bytes exactly as they are, refusing more than ``RAGBENCH_MAX_INPUT_BYTES`` (for
+    files sent on as they are, such as ``ragbench submit``'s run).
+
+    Raises:
+        FormatError: the file is larger than the limit (or never ends).
+        OSError: it cannot be read.
+    """
+    from ragbench.settings import get_settings
+
+    return _read_bounded(Path(path), get_settings().max_input_bytes, str(path))
+
+
 def load(source: Source, name: str | None) -> tuple[bytes, str]:
-    """The bytes of a file (a leading UTF-8 byte-order mark removed) and its name for messages."""
+    """The bytes of a file (a leading UTF-8 byte-order mark removed, lone CRs made line breaks)
+    and its name for messages.
+
+    Raises:
+        FormatError: the file is missing, a directory, unreadable, or larger than
+            ``RAGBENCH_MAX_INPUT_BYTES``.
+    """
+    data, shown = _raw(source, name)
+    return universal_newlines(data), shown
+
+
+def load_with_notes(source: Source, name: str | None) -> tuple[bytes, str, list[Problem]]:
+    """:func:`load`, plus the warnings about how the file was read (:func:`line_break_notes`).
+
+    Raises:
+        FormatError: as :func:`load`.
+    """
+    data, shown = _raw(source, name)
+    return universal_newlines(data), shown, line_break_notes(data, shown)
+
+
+def _raw(source: Source, name: str | None) -> tuple[bytes, str]:
+    """The bytes as given or read (bounded), without a leading UTF-8 byte-order mark."""
     if isinstance(source, bytes):
         return source.removeprefix(b"\xef\xbb\xbf"), name or "<memory>"
+    from ragbench.settings import get_settings
+
     path = Path(source)
+    shown = name or str(source)
     try:
-        return path.read_bytes().removeprefix(b"\xef\xbb\xbf"), name or str(source)
+        return _read_bounded(path, get_settings().max_input_bytes, shown).removeprefix(b"\xef\xbb\xbf"), shown
     except FileNotFoundError:
-        raise FormatError([Problem(name or str(source), 0, "no such file")]) from None
+        raise FormatError([Problem(shown, 0, "no such file")]) from None
     except IsADirectoryError:
-        raise FormatError([Problem(name or str(source), 0, "is a directory, not a file")]) from None
+        raise FormatError([Problem(shown, 0, "is a directory, not a file")]) from None
     except PermissionError:
-        raise FormatError([Problem(name or str(source), 0, "permission denied")]) from None
+        raise FormatError([Problem(shown, 0, "permission denied")]) from None
+    except OSError as exc:
+        raise FormatError([Problem(shown, 0, f"cannot be read: {exc.strerror or exc}")]) from None
 
 
 class ProblemList(list[Problem]):

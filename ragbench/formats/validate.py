@@ -8,6 +8,8 @@ The errors are those of :func:`~ragbench.formats.trec.read_run`,
 classic collections (:mod:`ragbench.formats.smart`: ``smart``, ``smart-qrels``). The warnings point at
 things that are legal but change or cloud what trec_eval computes:
 
+- every file: lines ended by a lone carriage return (CR-only files), read as line breaks;
+
 - runs: rank numbers that disagree with the scores (trec_eval ignores ranks and orders by score,
   then docno descending); score ties straddling a cutoff (the measure at that cutoff then depends
   on docno tie-breaking); lines with more than 6 columns (the extra fields are ignored); and,
@@ -30,7 +32,7 @@ import numpy as np
 
 from ragbench.errors import FormatError, InputError
 from ragbench.formats.corpus import check_corpus
-from ragbench.formats.lines import load
+from ragbench.formats.lines import load_with_notes
 from ragbench.formats.problems import Problem, ValidationReport
 from ragbench.formats.sessions import read_ratings, read_session_qrels, read_session_run, read_sessions
 from ragbench.formats.smart import SMART_KINDS, SmartKind, detect_smart, smart_problems
@@ -125,10 +127,12 @@ def _validate_file(
             report.add(problem)
         return None
     try:
-        data, name = load(path, None)
+        data, name, notes = load_with_notes(path, None)
     except FormatError as exc:
         _add_error(report, exc)
         return None
+    for note in notes:  # lone CRs: read as line breaks, and said so
+        report.add(note)
     file_kind = kind if kind != "auto" else detect_kind(data[:HEAD_BYTES], name)
     if file_kind == "run":
         _check_run(data, name, judged, cutoffs, report)

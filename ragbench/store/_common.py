@@ -13,6 +13,8 @@ from ragbench.errors import AuthError, InputError, NotFoundError, PermissionDeni
 from ragbench.store.models import KINDS, Benchmark, QrelsVersion, User
 
 Lock = Literal["scoring", "versioning"]
+MAX_ID = 2**31 - 1
+"""The largest id any table can hold (PostgreSQL ``integer``); a larger one names nothing."""
 ZLIB_LEVEL = 1
 """Fastest compression: 37 MB of run compress to 12 MB in 0.3 s (level 6: 11 MB in 1.0 s)."""
 
@@ -20,6 +22,17 @@ ZLIB_LEVEL = 1
 def now() -> datetime:
     """The current time, timezone-aware (UTC)."""
     return datetime.now(UTC)
+
+
+def check_id(value: int, what: str) -> int:
+    """``value`` when it can be the id of a row; a larger (or non-positive) one names nothing.
+
+    Raises:
+        NotFoundError: ``value`` is outside ``1..MAX_ID`` (2^31 - 1).
+    """
+    if not 1 <= value <= MAX_ID:
+        raise NotFoundError(f"no {what} {value}")
+    return value
 
 
 def require_user(actor: User | None, doing: str = "do this") -> User:

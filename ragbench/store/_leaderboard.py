@@ -26,7 +26,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ragbench.errors import InputError, NotFoundError
-from ragbench.store._common import benchmark_by_slug, check_kind, latest_version
+from ragbench.store._blinding import BlindComparison, blind_comparison, per_topic_visible
+from ragbench.store._common import benchmark_by_slug, check_id, check_kind, latest_version
 from ragbench.store.models import (
     ALL_TOPICS,
     JUDGED_MEASURE,
@@ -96,6 +97,8 @@ class Leaderboard:
         rows: This page, best first.
         tier_test: How tiers were computed (test, correction, alpha).
         kind: ``adhoc`` (runs, per-topic scores) or ``session`` (session runs, per-session scores).
+        per_topic_withheld: The benchmark is hidden and the reader not an admin: no tiers (they are
+            derived from per-topic scores; see :mod:`ragbench.store._blinding`).
     """
 
     slug: str
@@ -110,6 +113,7 @@ class Leaderboard:
     rows: tuple[LeaderboardRow, ...]
     tier_test: str = f"{TIER_TEST}, {TIER_CORRECTION}, alpha 0.05"
     kind: str = "adhoc"
+    per_topic_withheld: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (datetimes as ISO 8601 strings)."""
@@ -158,7 +162,8 @@ def leaderboard(
 
     Each row has the run's Judged@10, significance tier (:func:`ragbench.stats.significance_tiers`
     over per-topic scores: randomization test, Holm correction, alpha 0.05, seed 0) and its means
-    on every measure of the benchmark. Aggregates are public, on hidden benchmarks too.
+    on every measure of the benchmark. Aggregates are public, on hidden benchmarks too; tiers there
+    only for admins (:func:`~ragbench.store._blinding.per_topic_visible`).
     ``kind="session"`` ranks the session runs on a session measure (tiers over per-session scores,
     no Judged@10) against the latest session qrels version.
 
@@ -198,7 +203,8 @@ def leaderboard(
         .offset(offset)
         .limit(limit)
     ).all()
-    tiers = _tiers(s, version.id, name, total, max_run) if rows else {}
+    visible = per_topic_visible(benchmark, actor)
+    tiers = _tiers(s, version.id, name, total, max_run) if rows and visible else {}
     means: dict[int, dict[str, float]] = {run_id: {} for run_id, *_ in rows}
     if rows:
         for run_id, measure_name, value in s.execute(
@@ -222,6 +228,7 @@ def leaderboard(
         offset=offset,
         limit=limit,
         kind=kind,
+        per_topic_withheld=not visible,
         rows=tuple(
             LeaderboardRow(
                 rank=offset + i + 1,
@@ -299,13 +306,15 @@ def _compute_tiers(s: Session, version_id: int, measure: str) -> dict[int, int] 
 
 def compare_runs(
     s: Session, run_ids: Sequence[int], measures: Sequence[str] | None, actor: User | None
-) -> ComparisonReport:
+) -> ComparisonReport | BlindComparison:
     """Compare runs of one benchmark topic by topic (:func:`ragbench.stats.compare`).
 
     The first run is the baseline; each other run is compared with it on every measure, with
     randomization and t tests (Holm-corrected over the report), bootstrap CIs and wins/ties/losses,
-    on the per-topic scores of the latest qrels version. Runs are named ``"#<id> <system>"``. The
-    report holds no per-topic values, so it is available on hidden benchmarks too.
+    on the per-topic scores of the latest qrels version. Runs are named ``"#<id> <system>"``. On a
+    hidden benchmark a non-admin gets a :class:`~ragbench.store._blinding.BlindComparison`
+    instead: the means only (CIs, W/T/L, p-values and effect sizes are functions of the per-topic
+    values and would give them away; see :mod:`ragbench.store._blinding`).
 
     Args:
         s: The session.
@@ -323,7 +332,7 @@ def compare_runs(
     """
     from ragbench.stats import compare
 
-    ids = list(dict.fromkeys(int(r) for r in run_ids))
+    ids = list(dict.fromkeys(check_id(int(r), "run") for r in run_ids))
     if len(ids) < 2:
         raise InputError("compare needs at least two different runs")
     runs = {r.id: r for r in s.scalars(select(Run).where(Run.id.in_(ids)))}
@@ -342,6 +351,8 @@ def compare_runs(
     names = [canonical_measure(benchmark, m, kind) for m in measures] if measures else defaults
     version: QrelsVersion = latest_version(s, benchmark.id, kind)
     labels = {i: f"#{i} {runs[i].system.name}" for i in ids}
+    if not per_topic_visible(benchmark, actor):
+        return _blind(s, ids, labels, names, version, runs)
     scores: dict[str, dict[str, dict[str, float]]] = {labels[i]: {} for i in ids}
     for run_id, measure, query_id, value in s.execute(
         select(Score.run_id, Score.measure, Score.query_id, Score.value).where(
@@ -358,3 +369,39 @@ def compare_runs(
                 f"run {i} has no scores for qrels version {version.version} yet (status {runs[i].status})"
             )
     return compare(scores, baselines=labels[ids[0]])
+
+
+def _blind(
+    s: Session,
+    ids: list[int],
+    labels: dict[int, str],
+    names: list[str],
+    version: QrelsVersion,
+    runs: dict[int, Run],
+) -> BlindComparison:
+    """The means of the runs (their ``all`` rows) and the number of judged topics: no per-topic
+    value is read."""
+    means: dict[str, dict[str, float]] = {labels[i]: {} for i in ids}
+    for run_id, measure, value in s.execute(
+        select(Score.run_id, Score.measure, Score.value).where(
+            Score.run_id.in_(ids),
+            Score.qrels_version_id == version.id,
+            Score.measure.in_(names),
+            Score.query_id == ALL_TOPICS,
+        )
+    ):
+        means[labels[run_id]][measure] = value
+    for i in ids:
+        if not means[labels[i]]:
+            raise InputError(
+                f"run {i} has no scores for qrels version {version.version} yet (status {runs[i].status})"
+            )
+    n_topics = s.scalar(
+        select(func.count()).where(
+            Score.run_id == ids[0],
+            Score.qrels_version_id == version.id,
+            Score.measure == names[0],
+            Score.query_id != ALL_TOPICS,
+        )
+    )
+    return blind_comparison([labels[i] for i in ids], names, means, int(n_topics or 0))

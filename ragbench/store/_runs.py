@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 
 from ragbench.errors import ConflictError, InputError, NotFoundError, PermissionDenied, TooLargeError
 from ragbench.settings import get_settings
+from ragbench.store._blinding import per_topic_visible
 from ragbench.store._common import (
     benchmark_by_slug,
+    check_id,
     check_kind,
     insert_ignoring_conflict,
     latest_version,
@@ -22,6 +24,7 @@ from ragbench.store._common import (
     pack,
     require_user,
 )
+from ragbench.store._quotas import check_quota, check_shape, record_submission
 from ragbench.store._scoring import (
     Parsed,
     benchmark_sessions,
@@ -53,10 +56,41 @@ def _check_system(
         return name, None
     if not isinstance(metadata, Mapping):
         raise InputError("metadata must be a JSON object")
+    settings = get_settings()
+    depth = json_depth(metadata, settings.max_json_depth)
+    if depth > settings.max_json_depth:
+        raise InputError(
+            f"metadata is nested deeper than {settings.max_json_depth} levels (RAGBENCH_MAX_JSON_DEPTH)"
+        )
     try:
-        return name, json.loads(json.dumps(dict(metadata)))
+        text = json.dumps(dict(metadata), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InputError(f"metadata is not JSON: {exc}") from None
+    if len(text.encode("utf-8")) > settings.max_metadata_bytes:
+        raise InputError(
+            f"metadata is larger than {settings.max_metadata_bytes:,} bytes as JSON "
+            "(RAGBENCH_MAX_METADATA_BYTES)"
+        )
+    return name, json.loads(text)
+
+
+def json_depth(value: Any, stop: int) -> int:
+    """The nesting depth of a JSON-like value (a scalar: 0, ``{}``: 1), counted without recursion
+    and no further than ``stop + 1`` (enough to refuse it)."""
+    depth, level = 0, [(value, 1)]
+    while level:
+        item, at = level.pop()
+        if isinstance(item, Mapping):
+            children = list(item.values())
+        elif isinstance(item, list | tuple):
+            children = list(item)
+        else:
+            continue
+        depth = max(depth, at)
+        if depth > stop:
+            return depth
+        level.extend((child, at + 1) for child in children)
+    return depth
 
 
 def _system(
@@ -133,8 +167,14 @@ def submit_run(
         FormatError: the run is malformed (every problem with line and column).
         InputError: a bad system name, url, metadata or kind; a session run on a benchmark without
             sessions.
-        ConflictError: the same file was already submitted to this benchmark, or the system name
-            belongs to another user.
+        ConflictError: the same file was already submitted to this benchmark (and did not fail),
+            or the system name belongs to another user.
+        QuotaExceeded: a member's submission quota on a hidden benchmark is used up.
+
+    On a hidden benchmark a member's run must also have the minimum shape and fit the quotas
+    (:mod:`ragbench.store._quotas`); every stored run is logged in ``submission``, kept when the
+    run is deleted. A file whose earlier run failed may be submitted again: the failed run makes
+    way for it.
     """
     owner = require_user(actor, "submit a run")
     settings = get_settings()
@@ -146,6 +186,7 @@ def submit_run(
     name, metadata_ = _check_system(name, url, metadata)
     check_kind(kind)
     benchmark = benchmark_by_slug(s, slug, lock="scoring")
+    check_quota(s, benchmark, owner)
     sha256 = hashlib.sha256(run_bytes).hexdigest()
     _refuse_duplicate(s, benchmark, sha256)
     version = latest_version(s, benchmark.id, kind)
@@ -155,6 +196,7 @@ def submit_run(
         parsed = parse_session_run(version.content, run_bytes, filename, benchmark_sessions(benchmark))
     else:
         parsed = parse_run(version.content, run_bytes, filename)
+    check_shape(benchmark, owner, parsed)
     num_lines, num_topics = parsed_size(parsed)
     inline = num_lines <= settings.inline_scoring_lines
     rows = score_rows(parsed, benchmark.measures_of(kind), 0, version.id) if inline else []
@@ -180,6 +222,7 @@ def submit_run(
         s.flush()
     except IntegrityError:  # the same file, submitted concurrently
         raise ConflictError(f"this run file was already submitted to {slug!r}") from None
+    record_submission(s, run)
     if inline:
         for row in rows:
             row["run_id"] = run.id
@@ -192,26 +235,31 @@ def submit_run(
 
 
 def _refuse_duplicate(s: Session, benchmark: Benchmark, sha256: str) -> None:
-    existing = s.scalar(select(Run.id).where(Run.benchmark_id == benchmark.id, Run.sha256 == sha256))
-    if existing is not None:
+    """Refuse a file already stored on the benchmark, unless its run failed: that run is deleted
+    (with its system, when it was the system's last run) to make way for the new submission."""
+    found = s.execute(
+        select(Run.id, Run.status, Run.system_id).where(
+            Run.benchmark_id == benchmark.id, Run.sha256 == sha256
+        )
+    ).first()
+    if found is None:
+        return
+    existing, status, system_id = found
+    if status != "failed":
         raise ConflictError(f"this run file was already submitted to {benchmark.slug!r} (run {existing})")
+    _delete(s, existing, system_id)
 
 
 def get_run(s: Session, run_id: int, actor: User | None = None) -> Run:
     """A run (aggregate information is public, also on hidden benchmarks).
 
     Raises:
-        NotFoundError: no such run.
+        NotFoundError: no such run (also for an id no table can hold, e.g. 2^63).
     """
-    run = s.get(Run, run_id)
+    run = s.get(Run, check_id(run_id, "run"))
     if run is None:
         raise NotFoundError(f"no run {run_id}")
     return run
-
-
-def per_topic_visible(benchmark: Benchmark, actor: User | None) -> bool:
-    """Whether ``actor`` may see per-topic scores on ``benchmark``: not hidden, or an admin."""
-    return not benchmark.hidden or (actor is not None and actor.is_admin)
 
 
 def run_scores(
@@ -279,10 +327,15 @@ def delete_run(s: Session, actor: User | None, run_id: int) -> None:
     run = get_run(s, run_id, user)
     if run.owner_id != user.id and not user.is_admin:
         raise PermissionDenied(f"run {run_id} belongs to another user; only they or an admin may delete it")
-    system_id = run.system_id
+    _delete(s, run.id, run.system_id)
+
+
+def _delete(s: Session, run_id: int, system_id: int) -> None:
+    """Delete a run, its scores and votes, and its system when no other run is left in it (its
+    ``submission`` record stays)."""
     s.execute(delete(Score).where(Score.run_id == run_id))
     s.execute(delete(ArenaVote).where(or_(ArenaVote.run_a_id == run_id, ArenaVote.run_b_id == run_id)))
-    s.delete(run)
+    s.execute(delete(Run).where(Run.id == run_id))
     s.flush()
     if not s.scalar(select(func.count()).select_from(Run).where(Run.system_id == system_id)):
         s.execute(delete(System).where(System.id == system_id))

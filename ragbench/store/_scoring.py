@@ -45,6 +45,10 @@ if TYPE_CHECKING:
 MAX_ERROR_CHARS = 4000
 HANDOFF_SIZE = 2
 """Parsed runs kept for the worker (a 1M-line run takes about 60 MB)."""
+HANDOFF_MAX_LINES = 1_000_000
+"""Larger runs are not kept: memory held outside the scoring slots would escape their bound (a
+5M-line run's tables and string pool take about 500 MB); the worker reads the stored file instead
+(about 0.6 s per million lines)."""
 HANDOFF_TTL_S = 600.0
 SCORE_COLUMNS = ("run_id", "qrels_version_id", "measure", "query_id", "value", "fingerprint")
 
@@ -228,7 +232,10 @@ def database_of(s: Session) -> str:
 
 
 def hand_off(s: Session, run: Run, version_id: int, parsed: Parsed) -> None:
-    """Keep a pending run's parsed tables for this process's worker (see the module docstring)."""
+    """Keep a pending run's parsed tables for this process's worker (see the module docstring);
+    not for runs over :data:`HANDOFF_MAX_LINES` lines."""
+    if run.num_lines > HANDOFF_MAX_LINES:
+        return
     moment = time.monotonic()
     with _handoff_lock:
         for key in [k for k, v in _handoffs.items() if v[0] < moment]:

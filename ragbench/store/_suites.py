@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from ragbench.errors import ConflictError, InputError, NotFoundError
 from ragbench.stats import aggregation_settings
+from ragbench.store._blinding import per_topic_visible
 from ragbench.store._common import latest_version, now, require_admin
-from ragbench.store._runs import per_topic_visible
 from ragbench.store.models import (
     ALL_TOPICS,
     Benchmark,

@@ -3,8 +3,12 @@
 A run is claimed by committing ``status='scoring'`` and ``attempts + 1``; it is then scored in
 a second transaction that locks its row (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL).
 A run left ``scoring`` whose row nobody locks was abandoned by a worker that stopped (a crash,
-a restart), and is claimed again; after :data:`MAX_ATTEMPTS` claims it is marked failed, so a
-run that kills its worker cannot stall the queue. SQLite has no row locks: there a process skips
+a restart), and is claimed again, with backoff: each claim sets ``retry_at`` (30 s after the
+first claim, doubling up to an hour), and an abandoned run is claimed again only after it, so a
+server that restarts a few times in a row does not fail a valid run, and a run that kills its
+worker every time is tried again less and less often. After :data:`MAX_ATTEMPTS` claims (hours
+of retrying) it is marked failed, so it cannot hold a worker forever; its file may then be
+submitted again. SQLite has no row locks: there a process skips
 the runs it is scoring itself, and one worker process per SQLite file is assumed.
 """
 
@@ -13,13 +17,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Update, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ragbench.errors import RagbenchError
-from ragbench.store._common import latest_version, lock_benchmark
+from ragbench.store._common import latest_version, lock_benchmark, now
 from ragbench.store._scoring import (
     compute_rows,
     database_of,
@@ -31,21 +36,35 @@ from ragbench.store.models import Run
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 3
-"""Claims of one run before the worker gives up on it (it stopped while scoring each time)."""
+MAX_ATTEMPTS = 10
+"""Claims of one run before the worker gives up on it (it stopped while scoring each time):
+with :func:`backoff` that is about three hours of retrying."""
+BACKOFF_FIRST_S = 30.0
+BACKOFF_MAX_S = 3600.0
 CLAIM_BATCH = 20
 
 _in_progress: set[tuple[str, int]] = set()
 _in_progress_lock = threading.Lock()
 
 
+def backoff(attempts: int) -> timedelta:
+    """How long after its ``attempts``-th claim an unfinished run waits before it is claimed again:
+    30 s, 60 s, 120 s, ... up to an hour."""
+    return timedelta(seconds=min(BACKOFF_FIRST_S * 2 ** max(attempts - 1, 0), BACKOFF_MAX_S))
+
+
 def _claim(factory: Callable[[], Session], database: str) -> tuple[int | None, int]:
     """Claim the oldest run waiting or abandoned; returns (run id or None, runs given up on)."""
     gave_up = 0
+    moment = now()
     with factory() as s, s.begin():
+        due = or_(
+            Run.status == "pending",
+            and_(Run.status == "scoring", or_(Run.retry_at.is_(None), Run.retry_at <= moment)),
+        )
         candidates = s.execute(
             select(Run.id, Run.status, Run.attempts)
-            .where(Run.status.in_(("pending", "scoring")))
+            .where(due)
             .order_by(Run.id)
             .limit(CLAIM_BATCH)
             .with_for_update(skip_locked=True)
@@ -61,7 +80,10 @@ def _claim(factory: Callable[[], Session], database: str) -> tuple[int | None, i
                 reason = f"scoring did not finish after {attempts} attempts (the worker stopped each time)"
                 gave_up += _updated(s, unchanged.values(status="failed", error=reason))
                 continue
-            if _updated(s, unchanged.values(status="scoring", attempts=attempts + 1)) != 1:
+            claim = unchanged.values(
+                status="scoring", attempts=attempts + 1, retry_at=moment + backoff(attempts + 1)
+            )
+            if _updated(s, claim) != 1:
                 continue
             with _in_progress_lock:
                 _in_progress.add((database, run_id))

@@ -130,6 +130,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
     last_used_at: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    expires_at: Mapped[datetime | None]
+    """When the token stops working (None: never); refused like a revoked one after that."""
 
     user: Mapped[User] = relationship()
 
@@ -270,6 +272,9 @@ class Run(Base):
     # Last, so that SQLite reads the other columns without walking the blob's overflow pages.
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     """The run file as uploaded, zlib-compressed."""
+    retry_at: Mapped[datetime | None] = mapped_column(deferred=True)
+    """When the worker may claim the run again after a claim that did not finish (None: at once).
+    After the blob (added by a later migration) and deferred, so loading a run never reads it."""
 
     system: Mapped[System] = relationship()
     benchmark: Mapped[Benchmark] = relationship()
@@ -296,6 +301,24 @@ class Score(Base):
     query_id: Mapped[str] = mapped_column(Text)
     value: Mapped[float] = mapped_column(Double)
     fingerprint: Mapped[dict[str, Any]]
+
+
+class Submission(Base):
+    """One stored run, as a record that outlives the run: quotas count deleted runs too.
+
+    ``run_id`` is a plain integer (no foreign key), so deleting the run keeps the record.
+    """
+
+    __tablename__ = "submission"
+    __table_args__ = (Index(None, "benchmark_id", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
 
 
 class ArenaVote(Base):

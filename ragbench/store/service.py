@@ -7,14 +7,25 @@ the caller opens and commits (``with session.begin(): ...``). They raise only
 ``FormatError`` (422 / 400 with ``problems``), ``TooLargeError`` (413).
 
 The contract is ``docs/service_design.md``; the implementation is split by concern:
-``_access`` (users, tokens), ``_benchmarks`` (benchmarks, qrels versions, sessions), ``_runs``
+``_access`` (users, tokens), ``_blinding`` (what hidden benchmarks withhold), ``_quotas``
+(submission quotas, the minimum run shape), ``_benchmarks`` (benchmarks, qrels versions,
+sessions), ``_runs``
 (submit, read, delete), ``_scoring`` (scoring, the worker), ``_leaderboard`` (ranking, tiers,
 comparisons), ``_suites`` (suites of benchmarks, their leaderboards and reproductions).
 """
 
 from __future__ import annotations
 
-from ragbench.store._access import authenticate, create_token, create_user, local_admin, user_by_name
+from ragbench.store._access import (
+    TokenInfo,
+    authenticate,
+    create_token,
+    create_user,
+    list_tokens,
+    local_admin,
+    revoke_tokens,
+    user_by_name,
+)
 from ragbench.store._benchmarks import (
     add_qrels_version,
     add_session_qrels_version,
@@ -25,6 +36,7 @@ from ragbench.store._benchmarks import (
     qrels_versions,
     set_hidden,
 )
+from ragbench.store._blinding import BlindComparison, MeanComparison, per_topic_visible
 from ragbench.store._leaderboard import (
     Leaderboard,
     LeaderboardRow,
@@ -32,7 +44,7 @@ from ragbench.store._leaderboard import (
     compare_runs,
     leaderboard,
 )
-from ragbench.store._runs import delete_run, get_run, per_topic_visible, run_scores, submit_run
+from ragbench.store._runs import delete_run, get_run, run_scores, submit_run
 from ragbench.store._scoring import score_run
 from ragbench.store._suites import (
     DEFAULT_SUITE_MEASURES,
@@ -52,9 +64,12 @@ from ragbench.store._worker import MAX_ATTEMPTS, process_pending
 __all__ = (
     "DEFAULT_SUITE_MEASURES",
     "MAX_ATTEMPTS",
+    "BlindComparison",
     "Leaderboard",
     "LeaderboardRow",
+    "MeanComparison",
     "SuiteBoard",
+    "TokenInfo",
     "add_qrels_version",
     "add_reproduction",
     "add_session_qrels_version",
@@ -74,10 +89,12 @@ __all__ = (
     "leaderboard",
     "list_benchmarks",
     "list_suites",
+    "list_tokens",
     "local_admin",
     "per_topic_visible",
     "process_pending",
     "qrels_versions",
+    "revoke_tokens",
     "run_by_file",
     "run_scores",
     "score_run",

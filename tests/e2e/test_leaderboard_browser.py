@@ -136,6 +136,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         "--window-size=1280,1100",
     ):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # console: CSP violations
     from selenium.common.exceptions import WebDriverException
 
     # Chromium can fail to start its first session on a starved machine ("session not created");
@@ -358,3 +359,26 @@ def test_sessions_leaderboard_measure_columns(server: Server, browser: Any) -> N
     assert len(browser.find_elements(By.CSS_SELECTOR, "#per-topic tbody tr")) == 12
     bars = browser.find_elements(By.CSS_SELECTOR, "#difference-chart svg rect.bar")
     assert len(bars) == 12
+
+
+def test_pages_and_the_api_page_run_under_the_strict_csp(server: Server, browser: Any) -> None:
+    """Every page, and Swagger UI at /schema (local files, no inline script), render with the
+    Content-Security-Policy of docs/security.md and trigger no violation in the browser."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get_log("browser")  # drop what earlier tests left
+    for path in ("/", "/benchmarks/cacm", "/runs/1", "/compare?a=1&b=2"):
+        browser.get(server.url + path)
+        assert browser.find_elements(By.CSS_SELECTOR, "main"), path
+    browser.get(server.url + "/schema")
+    WebDriverWait(browser, WAIT_S).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock-summary-path")
+    )
+    paths = {e.text for e in browser.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock-summary-path")}
+    assert "/api/v1/compare" in paths
+    screenshot(browser, "swagger")
+    violations = [
+        e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]
+    ]
+    assert not violations, violations

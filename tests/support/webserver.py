@@ -12,7 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +59,9 @@ def create_users(database_url: str) -> dict[str, str]:
         engine.dispose()
 
 
-def table_counts(database_url: str, tables: tuple[str, ...] = ("system", "run", "score")) -> dict[str, int]:
+def table_counts(
+    database_url: str, tables: tuple[str, ...] = ("system", "run", "score", "submission")
+) -> dict[str, int]:
     """Row counts of some tables (to check that failed requests left nothing behind)."""
     from sqlalchemy import text
 
@@ -161,6 +164,19 @@ def start_server(database_url: str, tokens: dict[str, str], log: Path, **extra_e
     )
     server.start()
     return server
+
+
+@contextmanager
+def sqlite_server(folder: Path, **extra_env: str) -> Iterator[Server]:
+    """A server on a new SQLite database in ``folder`` (migrated, with the three users), for a
+    module of tests that share one server; stopped on exit."""
+    url = f"sqlite:///{folder / 'ragbench.db'}"
+    migrate(url)
+    server = start_server(url, create_users(url), folder / "server.log", **extra_env)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:

@@ -100,9 +100,11 @@ def test_errors_are_json_for_the_api_and_html_for_pages(server: Server) -> None:
             ("/api/v1/benchmarks/nope", 404),
             ("/api/v1/nope", 404),
             ("/api/v1/benchmarks/nope/leaderboard?limit=0", 400),
-            ("/api/v1/compare?runs=1", 422),
-            ("/api/v1/compare?runs=a,b", 422),
-            ("/api/v1/runs/x", 404),
+            ("/api/v1/compare?runs=1", 400),  # the documented pattern: 2 to 20 ids
+            ("/api/v1/compare?runs=a,b", 400),
+            ("/api/v1/compare?runs=1,1", 422),
+            ("/api/v1/runs/x", 400),  # ids are ASCII digits
+            ("/api/v1/runs/99999999999", 404),
         ):
             response = anon.get(path)
             assert response.status_code == status, (path, response.text)

@@ -142,7 +142,16 @@ def test_hidden_benchmark_leaks_no_qrels_or_per_topic_scores(server: Server, tmp
         scores = bob.get(f"/api/v1/runs/{run_ids[0]}/scores?per_topic=true").json()
         assert scores["per_topic"] is None and scores["per_topic_withheld"] is True
         assert set(scores["aggregate"]) >= set(measures)  # aggregates stay public
+        # comparisons: the means only (CIs, W/T/L, p-values give per-topic values away)
+        compared = bob.get(f"/api/v1/compare?runs={run_ids[0]},{run_ids[1]}").json()
+        assert compared["per_topic_withheld"] is True
+        assert all(
+            c["ci_low"] is None and c["wins"] is None and c["p_values"] == {} for c in compared["comparisons"]
+        )
+        assert 'id="withheld"' in bob.get(f"/compare?a={run_ids[0]}&b={run_ids[1]}").text
     with server.client("admin") as admin:  # admins see per-topic scores of hidden benchmarks
+        compared = admin.get(f"/api/v1/compare?runs={run_ids[0]},{run_ids[1]}").json()
+        assert compared["per_topic_withheld"] is False and compared["comparisons"][0]["ci_low"] is not None
         scores = admin.get(f"/api/v1/runs/{run_ids[0]}/scores?per_topic=true").json()
         assert len(scores["per_topic"]["AP"]) == len(qrels) and scores["per_topic_withheld"] is False
 

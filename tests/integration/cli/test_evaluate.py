@@ -104,3 +104,54 @@ def test_compare_reports_every_pair(trec_eval_data: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert len(doc["comparisons"]) == 2
+
+
+def _limited_memory() -> None:  # runs in the child before exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (1000 * 2**20, 1000 * 2**20))
+
+
+def test_files_that_never_end_are_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    run = tmp_path / "run.txt"
+    run.write_text("301 Q0 d1 1 2.0 a\n")
+    bounded = ragbench("eval", "/dev/zero", run, env={"RAGBENCH_MAX_INPUT_BYTES": "1000000"})
+    assert bounded.returncode == 2 and "Traceback" not in bounded.stderr
+    assert "larger than 1,000,000 bytes (RAGBENCH_MAX_INPUT_BYTES)" in bounded.stderr
+    # With the default bound (4 GiB) a memory limit is met first: MemoryError, said in one line.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAGBENCH_")}
+    limited = subprocess.run(
+        [sys.executable, "-m", "ragbench.cli", "eval", "/dev/zero", str(run)],
+        preexec_fn=_limited_memory,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "OPENBLAS_NUM_THREADS": "1"},
+        check=False,
+    )
+    assert limited.returncode == 2, limited.stderr[-2000:]
+    assert "Traceback" not in limited.stderr and "MemoryError" not in limited.stderr
+    assert "ragbench: error: out of memory" in limited.stderr
+
+
+def test_cr_only_files_score_as_their_lf_twins(tmp_path: Path) -> None:
+    run = b"301 Q0 d1 1 2.0 a\n301 Q0 d2 2 1.0 a\n302 Q0 d3 1 1.0 a\n"
+    qrels = b"301 0 d1 1\n301 0 d2 0\n302 0 d3 1\n302 0 d4 1\n"
+    for name, data in (("run.lf", run), ("run.cr", run.replace(b"\n", b"\r")), ("q.lf", qrels)):
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "q.cr").write_bytes(qrels.replace(b"\n", b"\r"))
+    lf = ragbench("eval", tmp_path / "q.lf", tmp_path / "run.lf", "-m", "AP", "-f", "json")
+    cr = ragbench("eval", tmp_path / "q.cr", tmp_path / "run.cr", "-m", "AP", "-f", "json")
+    assert lf.returncode == cr.returncode == 0, cr.stderr
+    mine, theirs = json.loads(cr.stdout)["runs"][0], json.loads(lf.stdout)["runs"][0]
+    assert (
+        (mine["aggregate"], mine["num_topics"])
+        == (theirs["aggregate"], theirs["num_topics"])
+        == ({"AP": 0.75}, 2)
+    )
+    checked = ragbench("validate", tmp_path / "q.cr")
+    assert checked.returncode == 0 and "lone carriage return" in checked.stderr + checked.stdout

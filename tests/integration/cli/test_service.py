@@ -13,6 +13,7 @@ import pytest
 from support.cli_runner import ragbench
 from support.paths import FIXTURES
 
+from ragbench.errors import AuthError
 from ragbench.store import service
 from ragbench.store.db import make_engine, session_factory
 
@@ -301,3 +302,58 @@ def test_submit_a_session_run(stub: Callable[[str], str]) -> None:
         "submit", "ses", run, "--name", "s", "--description", "d", env={**env, "RAGBENCH_URL": stub("scored")}
     )
     assert plain.returncode == 0 and b'name="kind"' not in StubApi.seen[0]["body"]
+
+
+def test_token_list_and_revoke(env: dict[str, str], database_url: str) -> None:
+    if not database_url.startswith("sqlite"):
+        pytest.skip(
+            "the commands are the same on PostgreSQL; tests/integration/store/test_access.py covers both"
+        )
+    from ragbench.store.db import upgrade
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as s, s.begin():
+            for name in ("alice", "bob"):
+                service.create_user(s, name)
+            first = service.create_token(s, "alice")
+            bobs = service.create_token(s, "bob", 7)
+            service.authenticate(s, first)  # used once: last use is shown
+    finally:
+        engine.dispose()
+    created = ragbench("token", "create", "alice", "--days", "0", env=env)
+    assert created.returncode == 0 and "cannot be shown again" in created.stderr
+    second = created.stdout.strip()
+
+    listed = ragbench("token", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    cells = [[c.strip() for c in line.split("│")] for line in listed.stdout.splitlines() if "rb_" in line]
+    rows = {row[2]: row for row in cells}  # id, user, prefix, created, last used, expires, state
+    assert set(rows) == {first[:8], second[:8], bobs[:8]}
+    assert first not in listed.stdout and second not in listed.stdout  # never the token itself
+    assert rows[first[:8]][4] != "-" and rows[second[:8]][4] == "-"  # last used
+    assert rows[first[:8]][5] != "-" and rows[second[:8]][5] == "-"  # expiry (--days 0: none)
+    assert {row[6] for row in cells} == {"active"}
+
+    one = ragbench("token", "revoke", "alice", "--prefix", first[:8], env=env)
+    assert one.returncode == 0 and one.stdout.strip().startswith("revoked token") and first[:8] in one.stdout
+    everything = ragbench("token", "revoke", "alice", env=env)
+    assert (
+        everything.returncode == 0 and second[:8] in everything.stdout and first[:8] not in everything.stdout
+    )
+    only_alice = ragbench("token", "list", "alice", env=env).stdout
+    assert [line.split("│")[-1].strip() for line in only_alice.splitlines() if "rb_" in line] == [
+        "revoked"
+    ] * 2
+    nobody = ragbench("token", "revoke", "carol", env=env)
+    assert (nobody.returncode, nobody.stderr.strip()) == (2, "ragbench: error: no user 'carol'")
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as s, s.begin():
+            for token in (first, second):
+                with pytest.raises(AuthError, match="revoked"):
+                    service.authenticate(s, token)
+            assert service.authenticate(s, bobs).name == "bob"
+    finally:
+        engine.dispose()

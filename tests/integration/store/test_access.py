@@ -89,3 +89,46 @@ def test_local_admin_is_the_first_admin_or_a_new_one(factory, run_in: Callable[.
     assert run_in(service.local_admin).id == made.id
     with factory() as s:
         assert len(s.scalars(select(User)).all()) == 2
+
+
+def test_tokens_expire_and_can_be_listed_and_revoked(
+    factory, users: dict[str, User], run_in: Callable[..., object]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from ragbench.store.models import ApiToken
+
+    forever = run_in(service.create_token, "alice", 0)
+    yearly = run_in(service.create_token, "alice")  # RAGBENCH_TOKEN_DAYS, default 365
+    bobs = run_in(service.create_token, "bob", 2)
+    assert run_in(service.authenticate, yearly).name == "alice"  # notes the last use
+    listed = {t.prefix: t for t in run_in(service.list_tokens, "alice")}
+    assert set(listed) == {forever[:8], yearly[:8]}
+    assert listed[forever[:8]].expires_at is None and listed[forever[:8]].last_used_at is None
+    year = listed[yearly[:8]].expires_at - listed[yearly[:8]].created_at
+    assert year == timedelta(days=365) and listed[yearly[:8]].last_used_at is not None
+    assert all(t.active for t in listed.values()) and len(run_in(service.list_tokens)) == 3
+
+    with factory() as s, s.begin():  # two days later bob's token has expired
+        s.execute(
+            update(ApiToken)
+            .where(ApiToken.prefix == bobs[:8])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    with pytest.raises(AuthError, match="expired on"):
+        run_in(service.authenticate, bobs)
+    assert not run_in(service.list_tokens, "bob")[0].active
+
+    revoked = run_in(service.revoke_tokens, "alice", prefix=yearly[:8])
+    assert [t.prefix for t in revoked] == [yearly[:8]] and revoked[0].revoked
+    with pytest.raises(AuthError, match="revoked"):
+        run_in(service.authenticate, yearly)
+    assert run_in(service.authenticate, forever).name == "alice"
+    assert [t.prefix for t in run_in(service.revoke_tokens, "alice")] == [forever[:8]]
+    assert run_in(service.revoke_tokens, "alice") == []  # nothing left to revoke
+    with pytest.raises(NotFoundError):
+        run_in(service.revoke_tokens, "alice", prefix="rb_nope")
+    with pytest.raises(InputError):
+        run_in(service.create_token, "alice", -1)

@@ -100,7 +100,11 @@ def test_empty_and_hidden_leaderboards(
     run_in(service.submit_run, users["alice"], "te", files[0], name="only")
     run_in(service.set_hidden, users["root"], "te", True)
     board = run_in(service.leaderboard, "te", "AP", actor=None)
-    assert board.hidden and board.total == 1 and board.rows[0].tier == 1
+    # tiers come from per-topic scores: withheld from non-admins on a hidden benchmark
+    assert board.hidden and board.total == 1 and board.rows[0].tier is None and board.per_topic_withheld
+    assert board.rows[0].value == pytest.approx(run_in(service.leaderboard, "te", "AP").rows[0].value)
+    for_admin = run_in(service.leaderboard, "te", "AP", actor=users["root"])
+    assert for_admin.rows[0].tier == 1 and not for_admin.per_topic_withheld
 
 
 def test_tiers_are_computed_once_per_state(

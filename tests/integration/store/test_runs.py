@@ -234,3 +234,37 @@ def test_score_run_rescores_in_place(
         assert len(s.scalars(select(Score.id)).all()) == 7 * 4
     with pytest.raises(NotFoundError):
         run_in(service.score_run, 999)
+
+
+def test_ids_no_table_can_hold_are_not_found(
+    users: dict[str, User], benchmark: Benchmark, results: bytes, run_in: Callable[..., object]
+) -> None:
+    run = run_in(service.submit_run, users["alice"], "te", results, name="a")
+    for big in (2**31, 2**63, 2**64 + 5, 0, -1):
+        for call in (
+            lambda: run_in(service.get_run, big),
+            lambda: run_in(service.run_scores, big, None),
+            lambda: run_in(service.delete_run, users["root"], big),
+            lambda: run_in(service.compare_runs, [run.id, big], None, None),
+            lambda: run_in(service.revoke_tokens, None, token_id=big),
+        ):
+            with pytest.raises(NotFoundError):
+                call()
+
+
+def test_metadata_is_bounded_in_depth_and_size(
+    users: dict[str, User], benchmark: Benchmark, results: bytes, run_in: Callable[..., object], table_counts
+) -> None:
+    before = table_counts()
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(970):  # stored, then unreadable, before the bound
+        node["k"] = {}
+        node = node["k"]  # type: ignore[assignment]
+    for metadata, message in ((deep, "nested deeper than 32"), ({"x": "y" * 70_000}, "larger than 65,536")):
+        with pytest.raises(InputError, match=message):
+            run_in(service.submit_run, users["alice"], "te", results, name="a", metadata=metadata)
+    assert table_counts() == before
+    ok = {"a": [{"b": [1, 2, {"c": None}]}]}
+    run = run_in(service.submit_run, users["alice"], "te", results, name="a", metadata=ok)
+    assert run.system.metadata_ == ok

@@ -144,3 +144,78 @@ def test_a_run_locked_by_a_live_worker_is_left_alone(
         assert service.process_pending(factory) == 0
     assert _runs(factory)[run_id].attempts == 1
     assert service.process_pending(factory) == 1
+
+
+def test_a_run_interrupted_by_restarts_is_retried_with_backoff_not_failed(
+    factory,
+    users: dict[str, User],
+    benchmark: Benchmark,
+    results: bytes,
+    queued,
+    run_in: Callable[..., object],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    run_id = run_in(service.submit_run, users["alice"], "te", results, name="a").id
+    _scoring._handoffs.clear()
+    # Three restarts, each while the run was being scored: it was claimed three times.
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    _set(factory, run_id, status="scoring", attempts=3, retry_at=soon)
+    assert service.process_pending(factory) == 0  # backing off: not claimed before retry_at
+    assert _runs(factory)[run_id].status == "scoring"
+    _set(factory, run_id, retry_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert service.process_pending(factory) == 1
+    run = _runs(factory)[run_id]
+    assert (run.status, run.attempts, run.error) == ("scored", 4, None)
+    # The backoff doubles from 30 s and stops at an hour.
+    from ragbench.store._worker import backoff
+
+    waits = [backoff(k).total_seconds() for k in range(1, 10)]
+    assert waits == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
+
+
+def test_a_claim_sets_when_an_abandoned_run_may_be_claimed_again(
+    factory,
+    users: dict[str, User],
+    benchmark: Benchmark,
+    results: bytes,
+    queued,
+    run_in: Callable[..., object],
+) -> None:
+    from datetime import UTC, datetime
+
+    from ragbench.store import _worker
+
+    run_id = run_in(service.submit_run, users["alice"], "te", results, name="a").id
+    with factory() as s:
+        database = _scoring.database_of(s)
+    claimed, gave_up = _worker._claim(factory, database)  # then the worker "dies"
+    _worker._in_progress.discard((database, run_id))
+    assert (claimed, gave_up) == (run_id, 0)
+    with factory() as s:
+        run = s.get(Run, run_id)
+        assert run.status == "scoring" and run.attempts == 1
+        assert (run.retry_at - datetime.now(UTC)).total_seconds() == pytest.approx(30, abs=5)
+    assert service.process_pending(factory) == 0  # abandoned, but not retried before its time
+
+
+def test_a_failed_runs_file_can_be_submitted_again(
+    factory,
+    users: dict[str, User],
+    benchmark: Benchmark,
+    results: bytes,
+    queued,
+    run_in: Callable[..., object],
+) -> None:
+    first = run_in(service.submit_run, users["alice"], "te", results, name="a").id
+    _set(factory, first, status="failed", error="scoring did not finish")
+    again = run_in(service.submit_run, users["bob"], "te", results, name="b")
+    assert again.id != first and again.status == "pending"
+    runs = _runs(factory)
+    assert first not in runs and set(runs) == {again.id}
+    assert service.process_pending(factory) == 1
+    assert _runs(factory)[again.id].status == "scored"
+    from ragbench.errors import ConflictError
+
+    with pytest.raises(ConflictError):  # a run that did not fail still refuses its copy
+        run_in(service.submit_run, users["alice"], "te", results, name="c")
