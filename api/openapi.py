@@ -77,6 +77,11 @@ STATUSES: dict[str, tuple[int, ...]] = {
     "ListTokens": (*COMMON, 403, 404),
     "CreateToken": (*COMMON, 403, 404, 413, 422),
     "RevokeToken": (*COMMON, 403, 404),
+    "ListSuites": COMMON,
+    "CreateSuite": (*COMMON, 403, 409, 413, 422),
+    "GetSuite": (*COMMON, 404),
+    "GetSuiteLeaderboard": (*COMMON, 404, 422),
+    "GetSuiteReproduction": (*COMMON, 404),
 }
 """Every status other than success each operation answers (by operation id)."""
 RETRY_AFTER = {

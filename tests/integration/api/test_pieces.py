@@ -142,3 +142,15 @@ def test_cache_serves_an_expired_entry_while_it_refreshes() -> None:
             await cache.json_response("missing", fail)
 
     asyncio.run(scenario())
+
+
+def test_every_operation_lists_its_error_statuses() -> None:
+    """A new endpoint without an entry in ``STATUSES`` would turn /schema/openapi.json into a 500."""
+    from pathlib import Path
+
+    from api.openapi import STATUSES
+
+    controllers = Path(__file__).parents[3] / "api" / "controllers"
+    ids = {m for f in controllers.glob("*.py") for m in re.findall(r'operation_id="(\w+)"', f.read_text())}
+    assert len(ids) > 10
+    assert ids - set(STATUSES) == set()
