@@ -38,6 +38,16 @@ def _integer(name: str, raw: str) -> int:
     return value
 
 
+def _fraction(name: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"{name}={raw!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise InputError(f"{name}={raw!r} must be between 0 and 1")
+    return value
+
+
 def _path(name: str, raw: str) -> Path:
     return Path(raw).expanduser()
 
@@ -76,6 +86,8 @@ SETTINGS: tuple[Setting, ...] = (
             "largest upload the service accepts (larger: 413)"),
     Setting("inline_scoring_lines", "RAGBENCH_INLINE_SCORING_LINES", _integer, lambda s: 300_000,
             "runs up to this many lines are scored inside the request; larger ones by the worker"),
+    Setting("llm_share_badge", "RAGBENCH_LLM_SHARE_BADGE", _fraction, lambda s: 0.2,
+            "leaderboard badge when more than this share of a run's top 10 was judged by an LM"),
 )  # fmt: skip
 
 
@@ -92,6 +104,7 @@ class Settings:
         token: ``RAGBENCH_TOKEN``, default none.
         max_upload_bytes: ``RAGBENCH_MAX_UPLOAD_BYTES``, default 200 MiB.
         inline_scoring_lines: ``RAGBENCH_INLINE_SCORING_LINES``, default 300,000.
+        llm_share_badge: ``RAGBENCH_LLM_SHARE_BADGE``, default 0.2.
         sources: attribute -> the variable it came from, or ``"default"``.
     """
 
@@ -103,6 +116,7 @@ class Settings:
     token: str | None
     max_upload_bytes: int
     inline_scoring_lines: int
+    llm_share_badge: float
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod

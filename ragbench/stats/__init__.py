@@ -14,6 +14,15 @@ Paired tests return a two-sided p-value; each is also in the :data:`STAT_TESTS` 
 returns a :class:`ComparisonReport`; :func:`significance_tiers` groups a leaderboard into tiers.
 """
 
+from ragbench.stats._agreement import (
+    LabelAgreement,
+    RankingAgreement,
+    cohen_kappa,
+    confusion,
+    krippendorff_alpha,
+    label_agreement,
+    ranking_agreement,
+)
 from ragbench.stats._bootstrap import CI_METHODS, ConfidenceInterval, bootstrap_ci, paired_bootstrap
 from ragbench.stats._compare import PairComparison, compare
 from ragbench.stats._correction import CORRECTIONS, Correction, correct
@@ -36,22 +45,29 @@ __all__ = (
     "ConfidenceInterval",
     "Correction",
     "Correlation",
+    "LabelAgreement",
     "PairComparison",
     "PerTopicScores",
+    "RankingAgreement",
     "ScoreTable",
     "StatTest",
     "TierEntry",
     "WinsTiesLosses",
     "bootstrap_ci",
+    "cohen_kappa",
     "cohens_d",
     "compare",
+    "confusion",
     "correct",
     "correlate",
     "get_test",
+    "krippendorff_alpha",
+    "label_agreement",
     "paired_bootstrap",
     "paired_randomization",
     "paired_ttest",
     "paired_wilcoxon",
+    "ranking_agreement",
     "significance",
     "significance_tiers",
     "to_score_table",

@@ -9,7 +9,7 @@ the caller opens and commits (``with session.begin(): ...``). They raise only
 The contract is ``docs/service_design.md``; the implementation is split by concern:
 ``_access`` (users, tokens), ``_benchmarks`` (benchmarks, qrels versions, sessions), ``_runs``
 (submit, read, delete), ``_scoring`` (scoring, the worker), ``_leaderboard`` (ranking, tiers,
-comparisons).
+comparisons), ``_judging`` (LLM-judged qrels, judge jobs, the judge leaderboard).
 """
 
 from __future__ import annotations
@@ -25,6 +25,15 @@ from ragbench.store._benchmarks import (
     qrels_versions,
     set_hidden,
 )
+from ragbench.store._judging import (
+    JudgeRow,
+    add_judged_qrels,
+    get_judge_job,
+    judge_board,
+    label_provenance,
+    process_judge_jobs,
+    request_judging,
+)
 from ragbench.store._leaderboard import (
     Leaderboard,
     LeaderboardRow,
@@ -38,8 +47,10 @@ from ragbench.store._worker import MAX_ATTEMPTS, process_pending
 
 __all__ = (
     "MAX_ATTEMPTS",
+    "JudgeRow",
     "Leaderboard",
     "LeaderboardRow",
+    "add_judged_qrels",
     "add_qrels_version",
     "add_session_qrels_version",
     "add_sessions",
@@ -51,13 +62,18 @@ __all__ = (
     "create_user",
     "delete_run",
     "get_benchmark",
+    "get_judge_job",
     "get_run",
+    "judge_board",
+    "label_provenance",
     "leaderboard",
     "list_benchmarks",
     "local_admin",
     "per_topic_visible",
+    "process_judge_jobs",
     "process_pending",
     "qrels_versions",
+    "request_judging",
     "run_scores",
     "score_run",
     "set_hidden",
