@@ -50,9 +50,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """
     from api.auth import BearerTokenMiddleware
     from api.cache import ResponseCache, invalidating_middleware
-    from api.controllers import BenchmarkController, CompareController, LeaderboardController, RunController
+    from api.controllers import (
+        BenchmarkController,
+        CompareController,
+        JudgingController,
+        LeaderboardController,
+        RunController,
+    )
     from api.deps import Database, provide_cache, provide_db, provide_principal, provide_worker
     from api.errors import EXCEPTION_HANDLERS
+    from api.judging import JudgeWorker
     from api.pages import PageController, template_config
     from api.worker import ScoringWorker
     from ragbench.settings import get_settings
@@ -75,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     factory = session_factory(engine)
     cache = ResponseCache()
     worker = ScoringWorker(factory, on_scored=cache.invalidate)
+    judge_worker = JudgeWorker(factory)
 
     async def dispose_engine() -> None:
         engine.dispose()
@@ -86,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LeaderboardController,
             RunController,
             CompareController,
+            JudgingController,
             PageController,
         ],
         dependencies={
@@ -108,7 +117,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
         ),
-        state=State({"db": Database(factory), "worker": worker, "cache": cache, "settings": settings}),
-        on_startup=[worker.start],
-        on_shutdown=[worker.stop, dispose_engine],
+        state=State(
+            {
+                "db": Database(factory),
+                "worker": worker,
+                "judge_worker": judge_worker,
+                "cache": cache,
+                "settings": settings,
+            }
+        ),
+        on_startup=[worker.start, judge_worker.start],
+        on_shutdown=[worker.stop, judge_worker.stop, dispose_engine],
     )

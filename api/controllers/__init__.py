@@ -2,7 +2,14 @@
 
 from api.controllers.benchmarks import BenchmarkController
 from api.controllers.compare import CompareController
+from api.controllers.judging import JudgingController
 from api.controllers.leaderboard import LeaderboardController
 from api.controllers.runs import RunController
 
-__all__ = ("BenchmarkController", "CompareController", "LeaderboardController", "RunController")
+__all__ = (
+    "BenchmarkController",
+    "CompareController",
+    "JudgingController",
+    "LeaderboardController",
+    "RunController",
+)

@@ -73,7 +73,7 @@ def test_label_agreement_on_qrels() -> None:
     assert found.categories == (0, 1, 2, 3)
     assert found.confusion[0] == (1, 1, 0, 0) and found.confusion[2] == (0, 0, 0, 1)
     assert sum(map(sum, found.confusion)) == 5
-    with pytest.raises(InputError, match="no .* pair in common"):
+    with pytest.raises(InputError, match=r"no .* pair in common"):
         label_agreement({"1": {"a": 1}}, {"1": {"b": 1}})
 
 
