@@ -55,10 +55,13 @@ def main() -> None:
     parser.add_argument("--subset-topics", type=int, default=3, help="topics of the generate/endpoint comparison")
     parser.add_argument("--subset-depth", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "judge_cacm.json")
+    parser.add_argument("--work", type=Path, default=None, help="scratch folder (reuse one to resume from its cache)")
     args = parser.parse_args()
     runs = [str(args.runs / r) for r in RUNS]
     qrels, topics, corpus = str(CACM / "qrels.cacm.txt"), str(CACM / "topics.cacm.txt"), str(CACM / "cacm.jsonl")
-    work = Path(tempfile.mkdtemp(prefix="judge-cacm-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="judge-cacm-"))
+    work.mkdir(parents=True, exist_ok=True)
+    resumed = (work / "cache" / "lm.sqlite").is_file()
     env = {**os.environ, "RAGBENCH_CACHE_DIR": str(work / "cache")}
     common = ["--corpus", corpus, "--topics", topics, "--doc-words", str(args.doc_words)]
     result: dict = {
@@ -67,6 +70,7 @@ def main() -> None:
         "topics": args.topics_n,
         "depth": args.depth,
         "doc_words": args.doc_words,
+        "resumed_from_cache": resumed,
     }
 
     # 1. The local judge on the whole pool (log-probabilities of 0-3), then agreement with people.
