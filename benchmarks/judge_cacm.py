@@ -29,7 +29,9 @@ RUNS = ("bm25.run", "bm25-rm3.run", "dense.run", "hybrid.run")
 
 def ragbench(*args: str, env: dict[str, str]) -> tuple[float, str]:
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "ragbench.cli", *args], env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ragbench.cli", *args], env=env, capture_output=True, text=True, check=False
+    )
     took = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"ragbench {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -43,7 +45,9 @@ def sidecar(path: Path) -> dict:
 
 
 def labels_of(path: Path) -> dict[tuple[str, str], int | None]:
-    return {(r["query_id"], r["doc_id"]): r["relevance"] for r in sidecar(path)["records"] if r["source"] == "llm"}
+    return {
+        (r["query_id"], r["doc_id"]): r["relevance"] for r in sidecar(path)["records"] if r["source"] == "llm"
+    }
 
 
 def main() -> None:
@@ -52,13 +56,21 @@ def main() -> None:
     parser.add_argument("--topics-n", type=int, default=20)
     parser.add_argument("--depth", type=int, default=10)
     parser.add_argument("--doc-words", type=int, default=50)
-    parser.add_argument("--subset-topics", type=int, default=3, help="topics of the generate/endpoint comparison")
+    parser.add_argument(
+        "--subset-topics", type=int, default=3, help="topics of the generate/endpoint comparison"
+    )
     parser.add_argument("--subset-depth", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "judge_cacm.json")
-    parser.add_argument("--work", type=Path, default=None, help="scratch folder (reuse one to resume from its cache)")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="scratch folder (reuse one to resume from its cache)"
+    )
     args = parser.parse_args()
     runs = [str(args.runs / r) for r in RUNS]
-    qrels, topics, corpus = str(CACM / "qrels.cacm.txt"), str(CACM / "topics.cacm.txt"), str(CACM / "cacm.jsonl")
+    qrels, topics, corpus = (
+        str(CACM / "qrels.cacm.txt"),
+        str(CACM / "topics.cacm.txt"),
+        str(CACM / "cacm.jsonl"),
+    )
     work = args.work or Path(tempfile.mkdtemp(prefix="judge-cacm-"))
     work.mkdir(parents=True, exist_ok=True)
     resumed = (work / "cache" / "lm.sqlite").is_file()
@@ -140,7 +152,13 @@ def main() -> None:
     result["endpoint_speedup_c4_over_c1"] = round(c4["pairs_per_s"] / c1["pairs_per_s"], 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k not in ("agreement", "simulate_holes")}, indent=1, default=str)[:4000])
+    print(
+        json.dumps(
+            {k: v for k, v in result.items() if k not in ("agreement", "simulate_holes")},
+            indent=1,
+            default=str,
+        )[:4000]
+    )
 
 
 if __name__ == "__main__":

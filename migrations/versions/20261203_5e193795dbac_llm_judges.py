@@ -88,7 +88,8 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["requested_by_id"], ["user.id"], name=op.f("fk_judge_job_requested_by_id_user"), ondelete="SET NULL"
+            ["requested_by_id"], ["user.id"], name=op.f("fk_judge_job_requested_by_id_user"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["result_version_id"], ["qrels_version.id"],
