@@ -164,3 +164,24 @@ def test_top_logprobs_score_options_when_the_endpoint_gives_them(tmp_path: Path)
     assert got[0]["logprobs"] is True and got[0]["top_logprobs"] == 20 and got[0]["max_tokens"] == 1
     assert scores.logprobs == (None, -4.0, -0.1, -2.5)
     assert scores.best == "2" and scores.exact is False
+
+
+def test_the_llm_rewriter_through_the_endpoint_rewrites_as_locally(
+    served_smollm2: tuple[str, str], tmp_path: Path
+) -> None:
+    from rankers.rewriters.cache import RewriteCache
+    from rankers.rewriters.llm import LLMRewriter
+
+    url, model = served_smollm2
+    queries = {"3": "parallel languages for multiprocessors"}
+    served = LLMRewriter(
+        max_new_tokens=12,
+        cache=RewriteCache(tmp_path / "rw.sqlite"),
+        lm={"backend": "openai", "base_url": url, "model": model},
+    )
+    local = LLMRewriter(max_new_tokens=12, cache=None, device="cpu")
+    assert served.rewrite(queries) == local.rewrite(queries)
+    assert served.model_key == f"openai:{url}|{model}" and not served.lm_loaded
+    assert served.describe()["backend"] == "openai"
+    stats = served.pop_stats()["3"]
+    assert stats["lm_calls"] == 1 and stats["prompt_tokens"] > 20
