@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from api.controllers import (
         BenchmarkController,
         CompareController,
+        JudgingController,
         LeaderboardController,
         RunController,
         SuiteController,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     from api.deps import Database, provide_cache, provide_db, provide_principal, provide_worker
     from api.errors import EXCEPTION_HANDLERS
+    from api.judging import JudgeWorker
     from api.limits import WorkLimits, provide_limits
     from api.openapi import DocumentedJsonPlugin, LocalSwaggerPlugin, swagger_assets
     from api.pages import PageController, template_config
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     cache = ResponseCache()
     limits = WorkLimits(settings.scoring_slots, settings.expensive_concurrency)
     worker = ScoringWorker(factory, on_scored=cache.invalidate, limits=limits)
+    judge_worker = JudgeWorker(factory)
     static = [create_static_files_router(path="/static", directories=[STATIC], name="static")]
     assets = swagger_assets()
     if assets is not None:
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CompareController,
             SuiteController,
             TokenController,
+            JudgingController,
             PageController,
             SuitePages,
         ],
@@ -134,7 +138,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             description=(
                 "Retrieval evaluation service: submit TREC runs, read leaderboards, compare runs, "
-                "aggregate suites of benchmarks."
+                "aggregate suites of benchmarks, judge holes with LLMs."
             ),
             path="/schema",
             render_plugins=[LocalSwaggerPlugin(), DocumentedJsonPlugin()],
@@ -143,11 +147,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             {
                 "db": Database(factory),
                 "worker": worker,
+                "judge_worker": judge_worker,
                 "cache": cache,
                 "settings": settings,
                 "limits": limits,
             }
         ),
-        on_startup=[worker.start],
-        on_shutdown=[worker.stop, dispose_engine],
+        on_startup=[worker.start, judge_worker.start],
+        on_shutdown=[worker.stop, judge_worker.stop, dispose_engine],
     )

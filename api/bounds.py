@@ -35,6 +35,7 @@ _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 RunId = Annotated[str, Parameter(pattern=ID_PATTERN, description="a run id: ASCII digits", max_length=19)]
 SlugPath = Annotated[str, Parameter(pattern=SLUG_PATTERN, description="the benchmark's slug", max_length=100)]
 Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, description="rows skipped")]
+JobId = Annotated[str, Parameter(pattern=ID_PATTERN, description="a job id: ASCII digits", max_length=19)]
 TokenId = Annotated[str, Parameter(pattern=ID_PATTERN, description="a token id: ASCII digits", max_length=19)]
 
 

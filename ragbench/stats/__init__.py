@@ -19,6 +19,15 @@ Friedman's test with a Nemenyi or Holm-Wilcoxon post-hoc via :func:`friedman`, a
 meta-analyses via :func:`random_effects`).
 """
 
+from ragbench.stats._agreement import (
+    LabelAgreement,
+    RankingAgreement,
+    cohen_kappa,
+    confusion,
+    krippendorff_alpha,
+    label_agreement,
+    ranking_agreement,
+)
 from ragbench.stats._bootstrap import CI_METHODS, ConfidenceInterval, bootstrap_ci, paired_bootstrap
 from ragbench.stats._borda import BORDA_POLICIES, BordaEntry, BordaResult, borda
 from ragbench.stats._compare import PairComparison, compare
@@ -59,11 +68,13 @@ __all__ = (
     "Correction",
     "Correlation",
     "FriedmanResult",
+    "LabelAgreement",
     "MetaAnalysis",
     "MetaStudy",
     "PairComparison",
     "PairDifference",
     "PerTopicScores",
+    "RankingAgreement",
     "ScoreTable",
     "StatTest",
     "SuiteAggregate",
@@ -76,12 +87,16 @@ __all__ = (
     "aggregation_settings",
     "bootstrap_ci",
     "borda",
+    "cohen_kappa",
     "cohens_d",
     "compare",
+    "confusion",
     "correct",
     "correlate",
     "friedman",
     "get_test",
+    "krippendorff_alpha",
+    "label_agreement",
     "paired_bootstrap",
     "paired_effect",
     "paired_meta_analysis",
@@ -89,6 +104,7 @@ __all__ = (
     "paired_ttest",
     "paired_wilcoxon",
     "random_effects",
+    "ranking_agreement",
     "significance",
     "significance_tiers",
     "to_score_table",

@@ -10,11 +10,14 @@ from sqlalchemy import Insert, insert, select
 from sqlalchemy.orm import Session
 
 from ragbench.errors import AuthError, InputError, NotFoundError, PermissionDenied, RagbenchError
-from ragbench.store.models import KINDS, Benchmark, QrelsVersion, User
+from ragbench.store.models import KINDS, Benchmark, QrelsOrigin, QrelsVersion, User
 
 Lock = Literal["scoring", "versioning"]
 MAX_ID = 2**31 - 1
 """The largest id any table can hold (PostgreSQL ``integer``); a larger one names nothing."""
+VIEWS = ("human", "filled", "llm")
+"""Qrels views: human labels only (holes non-relevant), LLM-filled holes, LLM-only labels."""
+VIEW_SOURCES = {"human": "human", "filled": "mixed", "llm": "llm"}
 ZLIB_LEVEL = 1
 """Fastest compression: 37 MB of run compress to 12 MB in 0.3 s (level 6: 11 MB in 1.0 s)."""
 
@@ -163,3 +166,41 @@ def insert_ignoring_conflict(s: Session, model: type[Any], values: dict[str, Any
     else:  # pragma: no cover - other databases are not supported; a race then raises IntegrityError
         statement = insert(model).values(**values)
     s.execute(statement)
+
+
+def view_version(s: Session, benchmark_id: int, view: str, kind: str = "adhoc") -> QrelsVersion | None:
+    """The latest version of ``kind`` whose labels are those of ``view`` (None: there is none).
+
+    Raises:
+        InputError: an unknown view.
+    """
+    if view not in VIEWS:
+        raise InputError(f"qrels view {view!r} is not one of {', '.join(VIEWS)}")
+    query = (
+        select(QrelsVersion)
+        .outerjoin(QrelsOrigin, QrelsOrigin.qrels_version_id == QrelsVersion.id)
+        .where(QrelsVersion.benchmark_id == benchmark_id, QrelsVersion.kind == kind)
+        .order_by(QrelsVersion.version.desc())
+        .limit(1)
+    )
+    if view == "human":
+        query = query.where(QrelsVersion.label_source == "human")
+    elif view == "filled":
+        query = query.where(QrelsOrigin.label_sources == "mixed")
+    else:  # LLM-only: judged by an LM without human labels (or added as llm before origins existed)
+        query = query.where(
+            QrelsVersion.label_source == "llm",
+            (QrelsOrigin.label_sources == "llm") | QrelsOrigin.qrels_version_id.is_(None),
+        )
+    return s.scalar(query)
+
+
+def current_versions(s: Session, benchmark_id: int, kind: str = "adhoc") -> list[QrelsVersion]:
+    """The versions a run is scored against: the latest of each view (human, filled, LLM-only)."""
+    found = [view_version(s, benchmark_id, v, kind) for v in VIEWS]
+    return sorted({v.id: v for v in found if v is not None}.values(), key=lambda v: v.version)
+
+
+def views_of(s: Session, benchmark_id: int) -> list[str]:
+    """The qrels views a benchmark can be read under (``human`` always)."""
+    return [v for v in VIEWS if view_version(s, benchmark_id, v) is not None]

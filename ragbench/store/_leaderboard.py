@@ -26,12 +26,21 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ragbench.errors import InputError, NotFoundError
+from ragbench.settings import get_settings
 from ragbench.store._blinding import BlindComparison, blind_comparison, per_topic_visible
-from ragbench.store._common import benchmark_by_slug, check_id, check_kind, latest_version
+from ragbench.store._common import (
+    benchmark_by_slug,
+    check_id,
+    check_kind,
+    latest_version,
+    view_version,
+    views_of,
+)
 from ragbench.store.models import (
     ALL_TOPICS,
     JUDGED_MEASURE,
     Benchmark,
+    QrelsOrigin,
     QrelsVersion,
     Run,
     Score,
@@ -77,6 +86,12 @@ class LeaderboardRow:
     judged_at_10: float | None
     tier: int | None
     values: dict[str, float] = field(default_factory=dict)
+    human_judged_at_10: float | None = None
+    """Its mean Judged@10 under the latest human qrels: how much of its top 10 people judged."""
+    llm_share_at_10: float | None = None
+    """The mean share of its top 10 labelled by an LM in the qrels shown (None: human view)."""
+    llm_badge: bool = False
+    """``llm_share_at_10`` is above ``RAGBENCH_LLM_SHARE_BADGE``: its score leans on LLM labels."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +114,10 @@ class Leaderboard:
         kind: ``adhoc`` (runs, per-topic scores) or ``session`` (session runs, per-session scores).
         per_topic_withheld: The benchmark is hidden and the reader not an admin: no tiers (they are
             derived from per-topic scores; see :mod:`ragbench.store._blinding`).
+        qrels_view: ``human`` (human labels only, holes non-relevant), ``filled`` (LLM-filled holes)
+            or ``llm`` (LLM labels only): what the scores are against, never a silent mix.
+        views: the views this benchmark can be read under.
+        badge_threshold: the LLM share of a top 10 above which a row has a badge.
     """
 
     slug: str
@@ -114,11 +133,15 @@ class Leaderboard:
     tier_test: str = f"{TIER_TEST}, {TIER_CORRECTION}, alpha 0.05"
     kind: str = "adhoc"
     per_topic_withheld: bool = False
+    qrels_view: str = "human"
+    views: tuple[str, ...] = ("human",)
+    badge_threshold: float = 0.2
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (datetimes as ISO 8601 strings)."""
         data = asdict(self)
         data["measures"] = list(self.measures)
+        data["views"] = list(self.views)
         data["rows"] = [{**asdict(r), "created_at": r.created_at.isoformat()} for r in self.rows]
         return data
 
@@ -157,6 +180,7 @@ def leaderboard(
     limit: int = 50,
     actor: User | None = None,
     kind: str = "adhoc",
+    qrels: str = "human",
 ) -> Leaderboard:
     """A page of the benchmark's runs ranked by their mean on ``measure``, best first.
 
@@ -166,6 +190,12 @@ def leaderboard(
     only for admins (:func:`~ragbench.store._blinding.per_topic_visible`).
     ``kind="session"`` ranks the session runs on a session measure (tiers over per-session scores,
     no Judged@10) against the latest session qrels version.
+
+    Ad hoc runs are ranked under one qrels view (``qrels``): ``human`` (the latest all-human
+    version, holes non-relevant; the default), ``filled`` (the latest LLM-filled version) or
+    ``llm`` (the latest LLM-only version). Each row also has the run's Judged@10 under the human
+    qrels and the share of its top 10 the LM labelled in the view, with a badge above
+    ``RAGBENCH_LLM_SHARE_BADGE``.
 
     Raises:
         NotFoundError: no such benchmark.
@@ -177,7 +207,15 @@ def leaderboard(
     check_kind(kind)
     benchmark = benchmark_by_slug(s, slug)
     name = canonical_measure(benchmark, measure, kind)
-    version = latest_version(s, benchmark.id, kind)
+    if kind == "adhoc":
+        found_version = view_version(s, benchmark.id, qrels)
+        if found_version is None:
+            raise InputError(
+                f"benchmark {slug!r} has no {qrels} qrels (views: {', '.join(views_of(s, benchmark.id))})"
+            )
+        version = found_version
+    else:
+        version = latest_version(s, benchmark.id, kind)
     total, max_run = s.execute(
         select(func.count(), func.max(Score.run_id)).where(
             Score.qrels_version_id == version.id, Score.measure == name, Score.query_id == ALL_TOPICS
@@ -217,6 +255,10 @@ def leaderboard(
             means[run_id][measure_name] = value
     measures = benchmark.measures_of(kind)
     order = {m: i for i, m in enumerate(measures)}
+    threshold = get_settings().llm_share_badge
+    human_judged, shares = (
+        _label_shares(s, benchmark.id, version, qrels, [r[0] for r in rows]) if kind == "adhoc" else ({}, {})
+    )
     return Leaderboard(
         slug=benchmark.slug,
         title=benchmark.title,
@@ -229,6 +271,9 @@ def leaderboard(
         limit=limit,
         kind=kind,
         per_topic_withheld=not visible,
+        qrels_view=qrels if kind == "adhoc" else "human",
+        views=tuple(views_of(s, benchmark.id)) if kind == "adhoc" else ("human",),
+        badge_threshold=threshold,
         rows=tuple(
             LeaderboardRow(
                 rank=offset + i + 1,
@@ -242,10 +287,48 @@ def leaderboard(
                 values=dict(
                     sorted(means[run_id].items(), key=lambda mv: (order.get(mv[0], len(order)), mv[0]))
                 ),
+                human_judged_at_10=human_judged.get(run_id),
+                llm_share_at_10=shares.get(run_id),
+                llm_badge=(shares.get(run_id) or 0.0) > threshold,
             )
             for i, (run_id, value, system_name, owner_name, created_at, judged_value) in enumerate(rows)
         ),
     )
+
+
+def _judged(s: Session, version_id: int, run_ids: list[int]) -> dict[int, float]:
+    return {
+        run_id: value
+        for run_id, value in s.execute(
+            select(Score.run_id, Score.value).where(
+                Score.qrels_version_id == version_id,
+                Score.measure == JUDGED_MEASURE,
+                Score.query_id == ALL_TOPICS,
+                Score.run_id.in_(run_ids),
+            )
+        )
+    }
+
+
+def _label_shares(
+    s: Session, benchmark_id: int, version: QrelsVersion, view: str, run_ids: list[int]
+) -> tuple[dict[int, float], dict[int, float]]:
+    """Per run: Judged@10 under the latest human qrels, and the share of its top 10 that the LM
+    labelled in ``version`` (filled: Judged@10 of the filled version minus that of the human
+    version it filled, as the two label sets are disjoint; LLM-only: its Judged@10)."""
+    if not run_ids:
+        return {}, {}
+    human = view_version(s, benchmark_id, "human")
+    human_judged = _judged(s, human.id, run_ids) if human is not None else {}
+    if view == "human":
+        return human_judged, {}
+    judged = _judged(s, version.id, run_ids)
+    if view == "llm":
+        return human_judged, judged
+    origin = s.get(QrelsOrigin, version.id)
+    base_id = origin.based_on_id if origin is not None and origin.based_on_id is not None else None
+    base = _judged(s, base_id, run_ids) if base_id is not None else human_judged
+    return human_judged, {r: max(0.0, v - base.get(r, 0.0)) for r, v in judged.items() if r in base}
 
 
 _TierKey = tuple[str, int, str, int, int | None]

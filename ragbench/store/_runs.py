@@ -18,6 +18,7 @@ from ragbench.store._common import (
     benchmark_by_slug,
     check_id,
     check_kind,
+    current_versions,
     insert_ignoring_conflict,
     latest_version,
     now,
@@ -28,6 +29,7 @@ from ragbench.store._quotas import check_quota, check_shape, record_submission
 from ragbench.store._scoring import (
     Parsed,
     benchmark_sessions,
+    compute_rows,
     hand_off,
     parse_run,
     parse_session_run,
@@ -227,6 +229,10 @@ def submit_run(
         for row in rows:
             row["run_id"] = run.id
         store_scores(s, run, rows, version.id)
+        # the other versions a leaderboard view reads (human, LLM-filled, LLM-only)
+        for other in current_versions(s, benchmark.id, kind):
+            if other.id != version.id:
+                store_scores(s, run, compute_rows(s, run, other), other.id)
         requeue_if_outdated(s, run, version.id)
         s.flush()
     else:

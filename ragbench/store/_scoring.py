@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from ragbench.errors import InputError, NotFoundError, RagbenchError
 from ragbench.formats.tables import QrelsTable, RunTable, new_pool
-from ragbench.store._common import latest_version, lock_benchmark, now, unpack
+from ragbench.store._common import current_versions, latest_version, lock_benchmark, now, unpack
 from ragbench.store.models import ALL_TOPICS, Benchmark, QrelsVersion, Run, Score
 
 if TYPE_CHECKING:
@@ -278,11 +278,22 @@ def score_run(s: Session, run_id: int) -> Run:
     if run is None:
         raise NotFoundError(f"no run {run_id}")
     lock_benchmark(s, run.benchmark_id, "scoring")
-    version = latest_version(s, run.benchmark_id, run.kind)
-    store_scores(s, run, compute_rows(s, run, version), version.id)
+    version = score_current(s, run)
     requeue_if_outdated(s, run, version.id)
     s.flush()
     return run
+
+
+def score_current(s: Session, run: Run) -> QrelsVersion:
+    """Score ``run`` against every version a leaderboard view reads (the latest human version, and
+    the latest LLM-filled and LLM-only ones when there are), and the latest version of all, which
+    is returned."""
+    latest = latest_version(s, run.benchmark_id, run.kind)
+    versions = {v.id: v for v in current_versions(s, run.benchmark_id, run.kind)}
+    versions[latest.id] = latest
+    for version in sorted(versions.values(), key=lambda v: v.version):
+        store_scores(s, run, compute_rows(s, run, version), version.id)
+    return latest
 
 
 def requeue_if_outdated(s: Session, run: Run, version_id: int) -> None:

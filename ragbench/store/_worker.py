@@ -24,14 +24,8 @@ from sqlalchemy import CursorResult, Update, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from ragbench.errors import RagbenchError
-from ragbench.store._common import latest_version, lock_benchmark, now
-from ragbench.store._scoring import (
-    compute_rows,
-    database_of,
-    failure_reason,
-    requeue_if_outdated,
-    store_scores,
-)
+from ragbench.store._common import lock_benchmark, now
+from ragbench.store._scoring import database_of, failure_reason, requeue_if_outdated, score_current
 from ragbench.store.models import Run
 
 log = logging.getLogger(__name__)
@@ -106,8 +100,7 @@ def _score_claimed(factory: Callable[[], Session], run_id: int) -> bool:
         )
         if run is None:
             return False
-        version = latest_version(s, run.benchmark_id, run.kind)
-        store_scores(s, run, compute_rows(s, run, version), version.id)
+        version = score_current(s, run)
         requeue_if_outdated(s, run, version.id)
     return True
 

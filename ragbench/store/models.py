@@ -45,6 +45,13 @@ NAMING_CONVENTION = {
 
 ROLES = ("admin", "member")
 LABEL_SOURCES = ("human", "llm")
+"""``QrelsVersion.label_source``: ``human`` (every label by people) or ``llm`` (some or all by an LM;
+:class:`QrelsOrigin` says which)."""
+QRELS_SOURCES = ("human", "llm", "mixed")
+"""What a version's labels are: all human, all LLM, or human labels with LLM labels filling holes."""
+JUDGE_STATUSES = ("pending", "running", "done", "failed")
+JUDGE_MODES = ("holes", "all")
+LLM_SHARE_BADGE = "LLM-filled"
 KINDS = ("adhoc", "session")
 """What a run or a qrels version is about: ad hoc topics (TREC runs and qrels) or search sessions."""
 RUN_STATUSES = ("pending", "scoring", "scored", "failed")
@@ -399,3 +406,64 @@ class Reproduction(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
 
     suite: Mapped[Suite] = relationship()
+
+
+class QrelsOrigin(Base):
+    """Where a qrels version's labels come from, for versions an LM judged (none: all human).
+
+    ``label_sources`` is ``llm`` (every label by the judge: LLM-only qrels) or ``mixed`` (the human
+    labels of ``based_on`` with the judge's labels filling its holes); ``judge`` describes the judge
+    (model, backend and fingerprint, prompt and its hash, samples, temperature) and its counts.
+    """
+
+    __tablename__ = "qrels_origin"
+    __table_args__ = (_one_of("label_sources", QRELS_SOURCES),)
+
+    qrels_version_id: Mapped[int] = mapped_column(
+        ForeignKey("qrels_version.id", ondelete="CASCADE"), primary_key=True
+    )
+    label_sources: Mapped[str] = mapped_column(String(16))
+    based_on_id: Mapped[int | None] = mapped_column(ForeignKey("qrels_version.id", ondelete="SET NULL"))
+    judge: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+
+
+class LLMLabel(Base):
+    """One pair an LM judged for a qrels version: its label (``None``: the judge failed, and the
+    pair has no line in the qrels) and the label's provenance."""
+
+    __tablename__ = "llm_label"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    qrels_version_id: Mapped[int] = mapped_column(
+        ForeignKey("qrels_version.id", ondelete="CASCADE"), index=True
+    )
+    query_id: Mapped[str] = mapped_column(Text)
+    doc_id: Mapped[str] = mapped_column(Text)
+    relevance: Mapped[int | None]
+    failure: Mapped[str | None] = mapped_column(Text)
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class JudgeJob(Base):
+    """An admin's request to judge a benchmark's holes (``mode`` ``holes``) or whole pool
+    (``all``) with an LM, done by the worker; ``result_version_id`` is the qrels version it made."""
+
+    __tablename__ = "judge_job"
+    __table_args__ = (_one_of("status", JUDGE_STATUSES), _one_of("mode", JUDGE_MODES))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    mode: Mapped[str] = mapped_column(String(16), default="holes")
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    done: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    total: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    error: Mapped[str | None] = mapped_column(Text)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result_version_id: Mapped[int | None] = mapped_column(ForeignKey("qrels_version.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+    finished_at: Mapped[datetime | None]
+
+    benchmark: Mapped[Benchmark] = relationship()

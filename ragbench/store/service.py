@@ -11,7 +11,8 @@ The contract is ``docs/service_design.md``; the implementation is split by conce
 (submission quotas, the minimum run shape), ``_benchmarks`` (benchmarks, qrels versions,
 sessions), ``_runs``
 (submit, read, delete), ``_scoring`` (scoring, the worker), ``_leaderboard`` (ranking, tiers,
-comparisons), ``_suites`` (suites of benchmarks, their leaderboards and reproductions).
+comparisons), ``_suites`` (suites of benchmarks, their leaderboards and reproductions),
+``_judging`` (LLM-judged qrels, judge jobs, the judge leaderboard).
 """
 
 from __future__ import annotations
@@ -37,6 +38,15 @@ from ragbench.store._benchmarks import (
     set_hidden,
 )
 from ragbench.store._blinding import BlindComparison, MeanComparison, per_topic_visible
+from ragbench.store._judging import (
+    JudgeRow,
+    add_judged_qrels,
+    get_judge_job,
+    judge_board,
+    label_provenance,
+    process_judge_jobs,
+    request_judging,
+)
 from ragbench.store._leaderboard import (
     Leaderboard,
     LeaderboardRow,
@@ -65,11 +75,13 @@ __all__ = (
     "DEFAULT_SUITE_MEASURES",
     "MAX_ATTEMPTS",
     "BlindComparison",
+    "JudgeRow",
     "Leaderboard",
     "LeaderboardRow",
     "MeanComparison",
     "SuiteBoard",
     "TokenInfo",
+    "add_judged_qrels",
     "add_qrels_version",
     "add_reproduction",
     "add_session_qrels_version",
@@ -83,8 +95,11 @@ __all__ = (
     "create_user",
     "delete_run",
     "get_benchmark",
+    "get_judge_job",
     "get_run",
     "get_suite",
+    "judge_board",
+    "label_provenance",
     "latest_reproduction",
     "leaderboard",
     "list_benchmarks",
@@ -92,8 +107,10 @@ __all__ = (
     "list_tokens",
     "local_admin",
     "per_topic_visible",
+    "process_judge_jobs",
     "process_pending",
     "qrels_versions",
+    "request_judging",
     "revoke_tokens",
     "run_by_file",
     "run_scores",

@@ -231,21 +231,30 @@ def generate_queries(
     on_progress: Progress | None = None,
 ) -> tuple[dict[str, str], int]:
     """``doc_id -> cleaned query`` for every document of ``texts``, and how many the LM wrote
-    (the rest were in ``cache``, a JSONL file appended to as batches finish)."""
-    from rankers.lm import chat_prompt, generate
+    (the rest were in ``cache``, a JSONL file appended to as batches finish).
 
-    key = _cache_key(lm.fingerprint, prompt)
+    ``lm`` is a loaded model (:class:`rankers.lm.LoadedLM`, e.g. the one about to be trained) or
+    any LM-layer client (:class:`rankers.lm.LMClient`: another local model, or an endpoint whose
+    bigger model writes the queries). Decoding is greedy either way."""
+    from rankers.lm import LMConfig, LoadedLM
+    from rankers.lm.local import LocalClient
+
+    if isinstance(lm, LoadedLM):
+        client: Any = LocalClient.from_loaded(lm, LMConfig(model=lm.name, batch_size=batch_size, cache=False))
+        key = _cache_key(lm.fingerprint, prompt)  # the key of earlier releases: their caches stay valid
+        model = lm.model
+    else:
+        client, key, model = lm, _cache_key(lm.fingerprint, prompt), None
     queries = _read_cache(cache, key) if cache is not None else {}
     todo = [doc for doc in texts if doc not in queries]
-    was_training = lm.model.training
-    lm.model.eval()
+    was_training = model.training if model is not None else False
+    if model is not None:
+        model.eval()
     try:
         for start in range(0, len(todo), batch_size):
             chunk = todo[start : start + batch_size]
-            ids = [
-                chat_prompt(lm, prompt.format(document=" ".join(texts[d].split()[:DOC_WORDS]))) for d in chunk
-            ]
-            replies = generate(lm, ids, max_new_tokens=48, batch_size=batch_size)
+            prompts = [prompt.format(document=" ".join(texts[d].split()[:DOC_WORDS])) for d in chunk]
+            replies = client.generate(prompts, max_tokens=48, temperature=0.0)
             rows = []
             for doc, reply in zip(chunk, replies, strict=True):
                 queries[doc] = clean_query(reply.text)
@@ -257,7 +266,8 @@ def generate_queries(
             if on_progress is not None:
                 on_progress(start + len(chunk), len(todo))
     finally:
-        lm.model.train(was_training)
+        if model is not None:
+            model.train(was_training)
     return {doc: queries[doc] for doc in texts}, len(todo)
 
 
@@ -281,7 +291,7 @@ def synthetic_lists(
     Args:
         corpus: ``doc_id -> text``.
         index_dir: a BM25 index of ``corpus``.
-        lm: a :class:`rankers.lm.LoadedLM` (greedy decoding).
+        lm: a :class:`rankers.lm.LoadedLM` or an LM-layer client (greedy decoding).
         n_queries: documents to sample (seeded; documents under :data:`MIN_WORDS` words skipped).
         candidates: list size (the source document plus BM25's other top documents).
         out_dir: where the query cache (:data:`QUERY_CACHE`) lives; ``None``: no cache.

@@ -1,8 +1,12 @@
 """LLM query rewriting: the LM writes a keyword search query for each topic.
 
-Decoding is greedy (``rankers.lm.generate``), so a rewrite depends only on the model, the prompt
-and the query, and is cached under exactly those (:mod:`rankers.rewriters.cache`). The LM is
-loaded on the first cache miss, so a run whose rewrites are all cached never loads it.
+The LM is reached through the LM layer (:mod:`rankers.lm`): the packaged SmolLM2 or a local
+directory in process (``model``, ``device``, ``batch_size``), or any OpenAI-compatible endpoint
+(``lm: {backend: openai, base_url: ..., model: ...}``). Decoding is greedy, so a rewrite depends
+only on the model (the client's fingerprint), the prompt and the query, and is cached under
+exactly those (:mod:`rankers.rewriters.cache`; the keys of local models are those of earlier
+releases, so existing caches stay valid). A local LM is loaded on the first cache miss, so a run
+whose rewrites are all cached never loads it.
 
 ``mode: expand`` (the default) searches the topic's own text followed by the rewrite; ``replace``
 searches the rewrite alone (the topic's text when the LM wrote nothing usable). On CACM with the
@@ -69,6 +73,18 @@ def lm_fingerprint(model: str | None) -> str:
     return fingerprint(model)
 
 
+def lm_config(
+    model: str | None, device: str | None, batch_size: int, endpoint: Mapping[str, Any] | None = None
+) -> Any:
+    """The LM layer's config of a rewriter: ``endpoint`` (an ``lm:`` mapping) when given, else the
+    local model; no cache of the layer's own (the rewrite cache keeps the cleaned rewrites)."""
+    from rankers.lm import LMConfig
+
+    if endpoint:
+        return LMConfig.from_mapping({**endpoint, "cache": False}, "rewriter.lm")
+    return LMConfig(model=model, device=device, batch_size=batch_size, cache=False)
+
+
 def precision(device: str | None) -> str:
     """The dtype ``load_lm`` picks for ``device`` (bfloat16 on CUDA, float32 on CPU): greedy
     rewrites can differ between the two, so it is part of the cache key."""
@@ -89,26 +105,34 @@ class LLMRewriter:
     device: str | None = None
     batch_size: int = 8
     name: str = "llm"
+    lm: Mapping[str, Any] | None = None
+    """An LM-layer config (``{backend: openai, base_url, model, ...}``) instead of a local model."""
     _lm: Any = field(default=None, init=False, repr=False)
     _model_key: str | None = field(default=None, init=False, repr=False)
     _stats: dict[str, dict[str, float]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def lm_loaded(self) -> bool:
-        return self._lm is not None
+        """Whether a local model was loaded (an endpoint client loads nothing)."""
+        return self._lm is not None and bool(getattr(self._lm, "loaded", False))
 
     @property
     def model_key(self) -> str:
-        """The model part of the cache key: weights fingerprint and precision."""
+        """The model part of the cache key: the LM client's fingerprint (local: weights
+        fingerprint and precision; endpoint: URL and model)."""
         if self._model_key is None:
-            self._model_key = f"{lm_fingerprint(self.model)}|{precision(self.device)}"
+            if self.lm:
+                self._model_key = self.client().fingerprint
+            else:
+                self._model_key = f"{lm_fingerprint(self.model)}|{precision(self.device)}"
         return self._model_key
 
-    def _load(self) -> Any:
+    def client(self) -> Any:
+        """The LM layer's client (opened on first use; a local model loads on the first miss)."""
         if self._lm is None:
-            from rankers import lm
+            from rankers.lm import open_client
 
-            self._lm = lm.load_lm(self.model, device=self.device)
+            self._lm = open_client(lm_config(self.model, self.device, self.batch_size, self.lm))
         return self._lm
 
     # What the context-aware rewriter overrides.
@@ -153,13 +177,14 @@ class LLMRewriter:
 
     def _generate(self, items: Sequence[tuple[str, str | None]]) -> tuple[list[CachedRewrite], float]:
         """Rewrites for ``(query, context)`` pairs, then the seconds the batch took."""
-        from rankers import lm as lm_module
-
-        lm = self._load()
+        client = self.client()
         started = time.perf_counter()
-        prompts = [lm_module.chat_prompt(lm, self.render(query, context)) for query, context in items]
-        outputs = lm_module.generate(lm, prompts, max_new_tokens=self.max_new_tokens, batch_size=len(prompts))
-        made = [CachedRewrite(clean_rewrite(o.text), o.prompt_tokens, o.new_tokens) for o in outputs]
+        replies = client.generate(
+            [self.render(query, context) for query, context in items],
+            max_tokens=self.max_new_tokens,
+            temperature=0.0,
+        )
+        made = [CachedRewrite(clean_rewrite(r.text), r.prompt_tokens, r.completion_tokens) for r in replies]
         return made, time.perf_counter() - started
 
     def combine(self, original: str, rewrite: str) -> str:
@@ -174,11 +199,14 @@ class LLMRewriter:
         return stats
 
     def describe(self) -> dict[str, Any]:
-        return {"model": self.model_key, "mode": self.mode, "max_new_tokens": self.max_new_tokens}
+        described = {"model": self.model_key, "mode": self.mode, "max_new_tokens": self.max_new_tokens}
+        if self.lm:
+            described["backend"] = str(self.lm.get("backend", "local"))
+        return described
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        state["_lm"] = None  # a model is loaded where the stage runs
+        state["_lm"] = None  # a model is loaded (an endpoint connected) where the stage runs
         return state
 
 

@@ -5,7 +5,8 @@ Options (every error names the config file, line and key)::
     rewriter: {type: rm3, index: indexes/cacm-bm25, fb_terms: 10, fb_docs: 10, original_weight: 0.5,
                k1: 0.9, b: 0.4}
     rewriter: {type: llm, model: SmolLM2-135M-Instruct, prompt: "...{query}...", max_new_tokens: 32,
-               mode: expand, cache: ~/.ragbench/cache/rewrites.sqlite, device: auto, batch_size: 8}
+               mode: expand, cache: ~/.ragbench/cache/rewrites.sqlite, device: auto, batch_size: 8,
+               lm: {backend: openai, base_url: "http://127.0.0.1:8080/v1", model: NAME}}  # lm: optional
     rewriter: {type: context, index: indexes/cacm-bm25, k: 3, doc_tokens: 100, ...the llm options}
 
 ``rm3`` and ``context`` read a BM25 index (the ``bm25`` retriever's); a missing one is built from
@@ -25,7 +26,7 @@ from ragbench.jobs.options import Options
 from ragbench.jobs.registry import StageType
 
 RM3_OPTIONS = {"index", "fb_terms", "fb_docs", "original_weight", "k1", "b"}
-LLM_OPTIONS = {"model", "prompt", "max_new_tokens", "mode", "cache", "device", "batch_size"}
+LLM_OPTIONS = {"model", "prompt", "max_new_tokens", "mode", "cache", "device", "batch_size", "lm"}
 CONTEXT_OPTIONS = LLM_OPTIONS | {"index", "k", "doc_tokens"}
 _DEVICE = re.compile(r"^(?:auto|cpu|cuda(?::\d+)?|mps)$")
 
@@ -64,16 +65,25 @@ def rm3(spec: StageSpec) -> Any:
 
 def _llm_options(opts: Options, default_prompt: str, fields: tuple[str, ...]) -> dict[str, Any]:
     from rankers import lm
+    from rankers.lm import LMConfig
     from rankers.rewriters.cache import RewriteCache, default_cache_path
     from rankers.rewriters.llm import MODES, lm_fingerprint
 
+    endpoint = opts.mapping("lm") or None
+    if endpoint is not None:
+        if "model" in opts.spec.options or "device" in opts.spec.options:
+            raise opts.error(
+                "lm", "give the model inside lm: (an endpoint), or model/device (local), not both"
+            )
+        LMConfig.from_mapping(endpoint, f"{opts.spec.where}.lm")  # a bad endpoint config fails here
     model = opts.text("model")
     if model is not None and not lm.is_default(model):
         model = opts.spec.path(model)
-    try:
-        lm_fingerprint(model)  # a missing model fails here, naming the option
-    except InputError as exc:
-        raise opts.error("model", str(exc)) from None
+    if endpoint is None:
+        try:
+            lm_fingerprint(model)  # a missing model fails here, naming the option
+        except InputError as exc:
+            raise opts.error("model", str(exc)) from None
     prompt = opts.text("prompt", default_prompt)
     assert prompt is not None
     for name in fields:
@@ -100,6 +110,7 @@ def _llm_options(opts: Options, default_prompt: str, fields: tuple[str, ...]) ->
         "device": device,
         "batch_size": opts.integer("batch_size", 8),
         "name": opts.spec.name,
+        "lm": endpoint,
     }
 
 

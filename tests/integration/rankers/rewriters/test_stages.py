@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-import rankers.lm
+import rankers.lm.loading
 from indexers.bm25 import build_bm25_index, parse_weighted
 from ragbench.errors import InputError
 from ragbench.formats.topics import read_topics
@@ -158,14 +158,14 @@ def test_llm_rewriter_runs_and_a_second_run_makes_no_lm_calls(
         tmp_path, cacm_data, cacm_index, "llm", {"cache": str(cache), "max_new_tokens": 16}, topics=few_topics
     )
     loads: list[Any] = []
-    real_load = rankers.lm.load_lm
+    real_load = rankers.lm.loading.load_lm
 
     def counting_load(*args: Any, **kwargs: Any) -> Any:
         loaded = real_load(*args, **kwargs)
         loads.append(loaded)
         return loaded
 
-    monkeypatch.setattr(rankers.lm, "load_lm", counting_load)
+    monkeypatch.setattr(rankers.lm.loading, "load_lm", counting_load)
     first = run_pipeline(load_pipeline(path), use_ray=False, store=False)
     stats = recorder.collect()
     assert len(loads) == 1
@@ -186,7 +186,7 @@ def test_llm_rewriter_runs_and_a_second_run_makes_no_lm_calls(
     def no_load(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the LM was loaded on a fully cached run")
 
-    monkeypatch.setattr(rankers.lm, "load_lm", no_load)
+    monkeypatch.setattr(rankers.lm.loading, "load_lm", no_load)
     recorder.stats.clear()
     recorder.stages.clear()
     second = run_pipeline(load_pipeline(path), use_ray=False, store=False)
@@ -246,7 +246,7 @@ def test_context_rewriter_uses_the_top_documents_and_caches_by_them(
     assert len(prompts) == 2 and all(p.count("\n\n[") == 2 and "Query: " in p for p in prompts)
 
     # fully cached second run: no model
-    monkeypatch.setattr(rankers.lm, "load_lm", lambda *a, **k: pytest.fail("the LM was loaded"))
+    monkeypatch.setattr(rankers.lm.loading, "load_lm", lambda *a, **k: pytest.fail("the LM was loaded"))
     recorder.stats.clear()
     recorder.stages.clear()
     second = run_pipeline(load_pipeline(path), use_ray=False, store=False)

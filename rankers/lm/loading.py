@@ -11,6 +11,7 @@ directory works by path. No model hub is ever asked.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -56,8 +57,15 @@ def models_home() -> Path:
 
 
 def _file_hash(path: Path) -> str:
+    stat = path.stat()
+    return _hash_of(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _hash_of(path: str, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file, once per (path, size, modification time) in a process."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 22), b""):
             digest.update(block)
     return digest.hexdigest()
