@@ -119,7 +119,7 @@ def trec_eval_command(ctx: typer.Context) -> None:
 def validate_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Runs, qrels, topics, corpora or session files (kind detected from content)."),
+        typer.Argument(help="Runs, qrels, topics, corpora, session or lengths files (kind detected from content)."),
     ],
     qrels: Annotated[
         Path | None, typer.Option("--qrels", help="Qrels to check runs against (missing topics).")
@@ -129,23 +129,35 @@ def validate_command(
         typer.Option(
             "--kind",
             help="auto (from content, then name), run, qrels, topics, corpus, session-run, "
-            "session-qrels, sessions, ratings.",
+            "session-qrels, sessions, ratings, lengths.",
         ),
     ] = "auto",
 ) -> None:
-    """Check files and list every error and warning with file, line and column."""
+    """Check files: say what each one is (kind, format, what it holds) and list every error and
+    warning with file, line and column."""
     from ragbench.formats.validate import validate
 
     report = validate(files, kind=kind, qrels=qrels)
     for problem in report.problems:
         err.print(problem.render(), style="red" if problem.severity == "error" else "yellow")
     if report.truncated:
-        err.print(f"... and {report.truncated} more problems")
-    n_err, n_warn = len(report.errors), len(report.warnings)
+        err.print(f"... and {report.truncated} more problems not listed")
+    for summary in report.files:
+        verdict = "OK" if not summary.errors else _count(summary.errors, "error")
+        if summary.warnings:
+            verdict += ", " + _count(summary.warnings, "warning")
+        out.print(f"{summary.file}: {summary.describe()} - {verdict}")
+    n_err, n_warn = report.error_count, report.warning_count
     verdict = "OK" if report.ok else "FAILED"
-    out.print(f"{verdict}: {len(files)} file(s), {n_err} error(s), {n_warn} warning(s)")
+    out.print(
+        f"{verdict}: {_count(len(report.files), 'file')}, {_count(n_err, 'error')}, {_count(n_warn, 'warning')}"
+    )
     if not report.ok:
         raise typer.Exit(2)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 class Correction(str, Enum):

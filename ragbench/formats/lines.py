@@ -21,18 +21,33 @@ Source = str | os.PathLike[str] | bytes
 
 
 def load(source: Source, name: str | None) -> tuple[bytes, str]:
-    """The bytes of a file (a leading UTF-8 byte-order mark removed) and its name for messages."""
+    """The bytes of a file (decompressed when gzip; a leading UTF-8 byte-order mark removed) and
+    its name for messages."""
     if isinstance(source, bytes):
-        return source.removeprefix(b"\xef\xbb\xbf"), name or "<memory>"
+        return _gunzip(source, name or "<memory>").removeprefix(b"\xef\xbb\xbf"), name or "<memory>"
     path = Path(source)
     try:
-        return path.read_bytes().removeprefix(b"\xef\xbb\xbf"), name or str(source)
+        data = _gunzip(path.read_bytes(), name or str(source))
+        return data.removeprefix(b"\xef\xbb\xbf"), name or str(source)
     except FileNotFoundError:
         raise FormatError([Problem(name or str(source), 0, "no such file")]) from None
     except IsADirectoryError:
         raise FormatError([Problem(name or str(source), 0, "is a directory, not a file")]) from None
     except PermissionError:
         raise FormatError([Problem(name or str(source), 0, "permission denied")]) from None
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    """``data`` decompressed when it starts with gzip's magic bytes, else as it is."""
+    if not data.startswith(b"\x1f\x8b"):
+        return data
+    import gzip
+    import zlib
+
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FormatError([Problem(name, 0, f"the gzip data is corrupt or cut short: {exc}")]) from None
 
 
 class ProblemList(list[Problem]):

@@ -184,9 +184,13 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
     if benchmark is not None and not SLUG.match(benchmark):
         raise doc.fail("benchmark", f"{benchmark!r}: use 1-100 characters a-z 0-9 . _ -")
     depth = _positive_int(doc, data, "depth", 1000)
-    topic_field = text("topic_field", default="title")
-    if topic_field not in ("title", "description"):
-        raise doc.fail("topic_field", f"{topic_field!r}: use title or description")
+    topic_field = text("topic_field", default="title") or "title"
+    from ragbench.formats.topics import check_topic_field
+
+    try:
+        check_topic_field(topic_field)
+    except InputError as exc:
+        raise doc.fail("topic_field", str(exc)) from None
     corpus = file("corpus")
     output = text("output") or f"runs/{name}.run"
 

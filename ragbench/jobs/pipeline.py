@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ragbench.errors import ConflictError, InputError, NotFoundError
-from ragbench.formats.topics import read_topics
+from ragbench.formats.topics import query_text, read_topics
 from ragbench.jobs import registry
 from ragbench.jobs.config import PipelineConfig, StageSpec
 from ragbench.jobs.execute import run_batches, split
@@ -49,13 +49,15 @@ class PipelineResult:
 
 
 def _queries(config: PipelineConfig) -> dict[str, str]:
-    topics = read_topics(config.topics)
-    queries = {}
-    for topic in topics:
-        text = topic.title if config.topic_field == "title" else topic.description
-        queries[topic.query_id] = " ".join(text.split())
-    if not queries:
-        raise InputError(f"{config.topics}: no topics")
+    """The config's topics as queries, made of its ``topic_field`` (a topic with no text there is
+    an error naming it: it could only be searched as an empty query)."""
+    queries = {topic.query_id: query_text(topic, config.topic_field) for topic in read_topics(config.topics)}
+    empty = [q for q, text in queries.items() if not text]
+    if empty:
+        raise InputError(
+            f"{config.topics}: {len(empty)} topic(s) have no {config.topic_field} text "
+            f"(first: {empty[0]!r}); choose another topic_field"
+        )
     return queries
 
 
