@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from ragbench.store.service import public_ref
+
 
 class Problem(msgspec.Struct, frozen=True):
     """One thing wrong with a request or an uploaded file (``line`` 0: the whole file or field)."""
@@ -83,14 +85,14 @@ class BenchmarkRead(msgspec.Struct, frozen=True):
 
     @classmethod
     def from_model(cls, benchmark: Any) -> BenchmarkRead:
-        """Copy the public fields of a ``Benchmark``."""
+        """Copy the public fields of a ``Benchmark`` (a local corpus path only by its file name)."""
         return cls(
             slug=benchmark.slug,
             title=benchmark.title or "",
             description=benchmark.description or "",
             hidden=bool(benchmark.hidden),
             measures=list(benchmark.measures or []),
-            corpus_ref=benchmark.corpus_ref,
+            corpus_ref=public_ref(benchmark.corpus_ref),
             created_at=benchmark.created_at,
             has_sessions=benchmark.has_sessions,
             session_measures=list(benchmark.session_measures or []),

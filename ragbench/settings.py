@@ -76,6 +76,10 @@ SETTINGS: tuple[Setting, ...] = (
             "largest upload the service accepts (larger: 413)"),
     Setting("inline_scoring_lines", "RAGBENCH_INLINE_SCORING_LINES", _integer, lambda s: 300_000,
             "runs up to this many lines are scored inside the request; larger ones by the worker"),
+    Setting("ray_min_hits", "RAGBENCH_RAY_MIN_HITS", _integer, lambda s: 1_000_000,
+            "a pipeline uses Ray by default only from this many topics x depth (or with an LM stage)"),
+    Setting("ray_min_corpus_bytes", "RAGBENCH_RAY_MIN_CORPUS_BYTES", _integer, lambda s: 2**30,
+            "... or when it must index a corpus of at least this many bytes"),
 )  # fmt: skip
 
 
@@ -92,6 +96,8 @@ class Settings:
         token: ``RAGBENCH_TOKEN``, default none.
         max_upload_bytes: ``RAGBENCH_MAX_UPLOAD_BYTES``, default 200 MiB.
         inline_scoring_lines: ``RAGBENCH_INLINE_SCORING_LINES``, default 300,000.
+        ray_min_hits: ``RAGBENCH_RAY_MIN_HITS``, default 1,000,000 (topics x depth).
+        ray_min_corpus_bytes: ``RAGBENCH_RAY_MIN_CORPUS_BYTES``, default 1 GiB.
         sources: attribute -> the variable it came from, or ``"default"``.
     """
 
@@ -103,6 +109,8 @@ class Settings:
     token: str | None
     max_upload_bytes: int
     inline_scoring_lines: int
+    ray_min_hits: int
+    ray_min_corpus_bytes: int
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod

@@ -119,7 +119,9 @@ def trec_eval_command(ctx: typer.Context) -> None:
 def validate_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Runs, qrels, topics, corpora, session or lengths files (kind detected from content)."),
+        typer.Argument(
+            help="Runs, qrels, topics, corpora, session or lengths files (kind detected from content)."
+        ),
     ],
     qrels: Annotated[
         Path | None, typer.Option("--qrels", help="Qrels to check runs against (missing topics).")
@@ -149,9 +151,8 @@ def validate_command(
         out.print(f"{summary.file}: {summary.describe()} - {verdict}")
     n_err, n_warn = report.error_count, report.warning_count
     verdict = "OK" if report.ok else "FAILED"
-    out.print(
-        f"{verdict}: {_count(len(report.files), 'file')}, {_count(n_err, 'error')}, {_count(n_warn, 'warning')}"
-    )
+    files_read = _count(len(report.files), "file")
+    out.print(f"{verdict}: {files_read}, {_count(n_err, 'error')}, {_count(n_warn, 'warning')}")
     if not report.ok:
         raise typer.Exit(2)
 

@@ -48,8 +48,10 @@ START_TAGS = tuple(f"<{f}>" for f in FIELDS)
 END_TAGS = tuple(f"</{f}>" for f in FIELDS)
 # Jsoup's block-level tags: their boundaries separate words in Element.text(); other tags do not.
 _BLOCKS = frozenset(
-    "address article aside blockquote br dd div dl dt fieldset figcaption figure footer form h1 h2 h3 "
-    "h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul title".split()
+    (
+        "address article aside blockquote br dd div dl dt fieldset figcaption figure footer form h1 h2 "
+        "h3 h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul title"
+    ).split()
 )
 _SPACE = re.compile(r"\s+")
 
@@ -158,7 +160,9 @@ def scan_trec(
                 yield Problem(name, lineno, "<DOCNO> must start its line (Anserini does not see it indented)")
                 doc = None
             elif line.startswith("</DOC>"):
-                yield Problem(name, doc.line, f"this <DOC> has no <DOCNO> line before </DOC> on line {lineno}")
+                yield Problem(
+                    name, doc.line, f"this <DOC> has no <DOCNO> line before </DOC> on line {lineno}"
+                )
                 doc = None
             continue
         docno = doc.docno

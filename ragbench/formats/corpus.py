@@ -114,9 +114,7 @@ def sniff_corpus(head: bytes, name: str = "") -> CorpusFormat | None:
         return "tsv"
     suffixes = [s.lower() for s in PurePath(name).suffixes if s.lower() != ".gz"]
     suffix = suffixes[-1] if suffixes else ""
-    return {".jsonl": "jsonl", ".json": "jsonl", ".tsv": "tsv", ".trec": "trec", ".sgml": "trec"}.get(
-        suffix
-    )  # type: ignore[return-value]
+    return {".jsonl": "jsonl", ".json": "jsonl", ".tsv": "tsv", ".trec": "trec", ".sgml": "trec"}.get(suffix)  # type: ignore[return-value]
 
 
 def corpus_info(path: CorpusPath, format: str = "auto") -> CorpusInfo:
@@ -154,7 +152,7 @@ def undetected(head: bytes) -> str:
     shown = first if len(first) <= 60 else first[:57] + "..."
     return (
         f"not a corpus format: the first line is {shown!r}; expected a JSON object per line "
-        "({\"id\": ..., \"contents\": ...}), TREC SGML (<DOC> <DOCNO> id </DOCNO> <TEXT> ... </DOC>) "
+        '({"id": ..., "contents": ...}), TREC SGML (<DOC> <DOCNO> id </DOCNO> <TEXT> ... </DOC>) '
         "or id<TAB>text lines"
     )
 
@@ -236,7 +234,7 @@ def _decoded_lines(path: CorpusPath, name: str, info: CorpusInfo) -> Iterator[tu
     try:
         with open(path, "rb") as raw_handle:
             handle = gzip.GzipFile(fileobj=raw_handle) if info.gzip else raw_handle
-            for lineno, raw in enumerate(handle, start=1):  # noqa: B007 - the last number is reported
+            for lineno, raw in enumerate(handle, start=1):
                 if lineno == 1:
                     raw = raw.removeprefix(b"\xef\xbb\xbf")
                 problem = decode_problem(raw, name, lineno)
@@ -290,7 +288,9 @@ def _scan_tsv(
             )  # fmt: skip
             continue
         if header is not None and len(parts) != len(header):
-            yield Problem(name, lineno, f"expected {len(header)} columns as the header names, found {len(parts)}")
+            yield Problem(
+                name, lineno, f"expected {len(header)} columns as the header names, found {len(parts)}"
+            )
             continue
         doc_id = parts[0].strip()
         problem = _check_id(doc_id, name, lineno)
@@ -415,5 +415,3 @@ def _os_message(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
     return f"cannot read the file: {exc.strerror or exc}"
-
-

@@ -152,8 +152,10 @@ def _json(first: str, sample: list[str], hint: Kind | None) -> Detected:
         return Detected(None, looks=f"JSON lines that are not objects: {first[:50]!r}")
     keys = set(obj)
     if "session_id" in keys:
-        kind: Kind = "session-qrels" if "grade" in keys else "session-run" if "doc_id" in keys else "sessions"
-        return Detected(kind, "JSONL")
+        session: Kind = (
+            "session-qrels" if "grade" in keys else "session-run" if "doc_id" in keys else "sessions"
+        )
+        return Detected(session, "JSONL")
     if keys & {"qid", "query_id", "query", "description", "narrative"}:
         return Detected("topics", "JSONL")
     if keys & {"contents", "title", "docid", "doc_id"}:

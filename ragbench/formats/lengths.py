@@ -60,7 +60,9 @@ def read_lengths(source: Source, *, name: str | None = None) -> DocLengths:
         else:
             doc = fields[0]
             if doc in first:
-                problems.append(Problem(name, number, f"document {doc!r} is listed twice (first on line {first[doc]})"))
+                problems.append(
+                    Problem(name, number, f"document {doc!r} is listed twice (first on line {first[doc]})")
+                )
                 continue
             first[doc] = number
             lengths[doc] = (values[0], values[1])

@@ -64,7 +64,9 @@ class FileReport:
             return "unknown kind"
         details = ", ".join(part for part in (self.format, "gzip" if self.gzip else "") if part)
         what = f"{self.kind} ({details})" if details else self.kind
-        held = ", ".join(f"{n:,} {unit if n != 1 else unit.removesuffix('s')}" for unit, n in self.counts.items())
+        held = ", ".join(
+            f"{n:,} {unit if n != 1 else unit.removesuffix('s')}" for unit, n in self.counts.items()
+        )
         return f"{what}: {held}" if held else what
 
 

@@ -454,7 +454,8 @@ def check_topic_field(field: str) -> tuple[str, ...]:
     bad = [p for p in parts if p not in TOPIC_FIELDS]
     if not parts or bad:
         raise InputError(
-            f"topic field {field!r}: use {', '.join(TOPIC_FIELDS)}, or several joined by + (title+description)"
+            f"topic field {field!r}: use {', '.join(TOPIC_FIELDS)}, or several joined by + "
+            "(title+description)"
         )
     return parts
 

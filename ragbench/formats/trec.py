@@ -204,7 +204,9 @@ def _read_qrels_python(data: bytes, name: str, pool: StringPool, *, beir: bool =
         rel = parse_int(fields[3])
         if rel is None:
             problems.append(
-                Problem(name, lineno, f"relevance {fields[3]!r} is not an integer", column_of(fields, 3) - shift)
+                Problem(
+                    name, lineno, f"relevance {fields[3]!r} is not an integer", column_of(fields, 3) - shift
+                )
             )
             continue
         if not -MAX_RELEVANCE <= rel <= MAX_RELEVANCE:

@@ -23,6 +23,11 @@ def ensure_ray(num_cpus: int | None = None) -> Any:
     # them; with Ray's in front, a process that runs both crashes at a random moment.
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
+    if not os.environ.get("RAY_ADDRESS"):
+        # Ray 2.60 turns token authentication on for a new local cluster and announces it on
+        # every start; asking for it explicitly keeps it on (a token under ~/.ray) and silent. A
+        # cluster named by RAY_ADDRESS keeps whatever mode its owner chose.
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     from ragbench.extras import require
 
     require("distributed", "ray")

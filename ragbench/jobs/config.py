@@ -63,7 +63,10 @@ class StageSpec:
 
 @dataclass(frozen=True)
 class RaySettings:
-    enabled: bool = True
+    """``enabled``: True (always Ray), False (never), None (auto: Ray only when it pays, see
+    :func:`ragbench.jobs.pipeline.ray_decision`)."""
+
+    enabled: bool | None = None
     parallelism: int | None = None
     batch_size: int = 16
 
@@ -310,14 +313,18 @@ def _ray(doc: _Located, value: Any) -> RaySettings:
         return RaySettings()
     if isinstance(value, bool):
         return RaySettings(enabled=value)
+    if value == "auto":
+        return RaySettings()
     if not isinstance(value, dict):
         raise doc.fail("ray", "expected true, false or a mapping {parallelism: N, batch_size: N}")
     for key in value:
         if key not in RAY_KEYS:
             raise doc.fail(f"ray.{key}", f"unknown key; use {', '.join(sorted(RAY_KEYS))}")
-    enabled = value.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise doc.fail("ray.enabled", f"expected true or false, got {enabled!r}")
+    enabled = value.get("enabled")
+    if enabled == "auto":
+        enabled = None
+    if enabled is not None and not isinstance(enabled, bool):
+        raise doc.fail("ray.enabled", f"expected true, false or auto, got {enabled!r}")
     parallelism = (
         None if value.get("parallelism") is None else _positive_int(doc, value, "parallelism", 1, "ray.")
     )

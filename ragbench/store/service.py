@@ -32,6 +32,7 @@ from ragbench.store._leaderboard import (
     compare_runs,
     leaderboard,
 )
+from ragbench.store._registration import normalize_ref, public_ref, register_benchmark
 from ragbench.store._runs import delete_run, get_run, per_topic_visible, run_scores, submit_run
 from ragbench.store._scoring import score_run
 from ragbench.store._worker import MAX_ATTEMPTS, process_pending
@@ -55,9 +56,12 @@ __all__ = (
     "leaderboard",
     "list_benchmarks",
     "local_admin",
+    "normalize_ref",
     "per_topic_visible",
     "process_pending",
+    "public_ref",
     "qrels_versions",
+    "register_benchmark",
     "run_scores",
     "score_run",
     "set_hidden",
