@@ -95,12 +95,16 @@ def eval_command(
 ) -> None:
     """Score runs against qrels with trec_eval 10.0 semantics (measures named as in ir-measures)."""
     from ragbench.evaluation.render import RENDERERS
+    from ragbench.evaluation.topic_policy import describe_policy, policy_of
 
     results = _evaluate_all(qrels, runs, measure or default_measures("eval"), complete, max_docs)
     if fmt is Format.table:
         print_table(results, per_query)
     else:
         sys.stdout.write(RENDERERS[fmt.value](results, per_query))
+    for result in results:
+        prefix = f"{result.run}: " if len(results) > 1 else ""
+        err.print(prefix + describe_policy(policy_of(complete), len(result.query_ids)), style="dim")
 
 
 @user_errors
@@ -221,6 +225,10 @@ def compare_command(
         r.run: {m: dict(zip(r.query_ids, r.per_query[m].tolist(), strict=True)) for m in r.measures}
         for r in results
     }
+    from ragbench.evaluation.topic_policy import describe_policy, policy_of
+
+    # One policy with eval: -c scores every judged topic (a run's missing ones 0); without it, the
+    # judged topics every run has results for (a paired test needs the same topics on both sides).
     report = compare(
         scores,
         baselines=baseline or names[0],
@@ -229,13 +237,18 @@ def compare_command(
         alpha=alpha,
         trials=trials,
         seed=seed,
+        missing="zero" if complete else "common",
     )
+    judged = {q for r in results for q in r.query_ids}
+    shared = set.intersection(*(set(r.query_ids) for r in results))
+    policy = describe_policy(policy_of(complete), len(shared), shared=True, left_out=sorted(judged - shared))
     if fmt is CompareFormat.table:
         out.print(report.to_markdown())
+        err.print(policy, style="dim")
     elif fmt is CompareFormat.json:
         import json
 
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json.dumps({**report.to_dict(), "topics": policy}, indent=2) + "\n")
     else:
         writers: dict[str, Callable[[], str]] = {
             "markdown": report.to_markdown,
@@ -243,6 +256,7 @@ def compare_command(
             "csv": report.to_csv,
         }
         sys.stdout.write(writers[fmt.value]())
+        err.print(policy, style="dim")
 
 
 @user_errors

@@ -85,7 +85,11 @@ def run_command(
     if result.stored_note:
         err.print(result.stored_note)
     if result.scores:
+        from ragbench.evaluation.topic_policy import describe_policy
+
         print_scores([(pipeline.name, result.scores)])
+        topics = len(next(iter(result.per_topic.values()), {}))
+        err.print(describe_policy("complete", topics), style="dim")
 
 
 @index_app.command("bm25")

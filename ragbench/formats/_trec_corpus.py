@@ -47,12 +47,11 @@ FIELDS = ("TEXT", "HEADLINE", "TITLE", "HL", "HEAD", "TTL", "DD", "DATE", "LP", 
 START_TAGS = tuple(f"<{f}>" for f in FIELDS)
 END_TAGS = tuple(f"</{f}>" for f in FIELDS)
 # Jsoup's block-level tags: their boundaries separate words in Element.text(); other tags do not.
-_BLOCKS = frozenset(
-    (
-        "address article aside blockquote br dd div dl dt fieldset figcaption figure footer form h1 h2 "
-        "h3 h4 h5 h6 header hr li main nav ol p pre section table tbody td tfoot th thead tr ul title"
-    ).split()
-)
+_BLOCKS = frozenset({
+    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset", "figcaption",
+    "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
+    "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "title",
+})  # fmt: skip
 _SPACE = re.compile(r"\s+")
 
 
