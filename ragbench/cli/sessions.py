@@ -219,8 +219,8 @@ def _print_correlations(rows: list[dict[str, Any]], fmt: str) -> None:
         entry[row["coefficient"]] = f"{_cell(row['estimate'])} [{_cell(row['low'])}, {_cell(row['high'])}]"
         entry[row["coefficient"] + "_p"] = _pvalue(row["p_value"])
     header = ["measure", "rating", "n"]
-    header += [f"{label} [95% CI]" if i % 2 == 0 else "p" for label in ("Pearson r", "Spearman ρ", "Kendall τb")
-               for i in range(2)]  # fmt: skip
+    for label in ("Pearson r", "Spearman ρ", "Kendall τb"):
+        header += [f"{label} [95% CI]", "p"]
     body = [
         [
             m,
