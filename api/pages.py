@@ -27,7 +27,7 @@ try:  # litestar >= 2.22; older releases have it in contrib
 except ImportError:  # pragma: no cover
     from litestar.contrib.jinja import JinjaTemplateEngine
 
-from api.charts import difference_chart
+from api.charts import difference_chart, distribution_chart
 from api.deps import Database
 from api.dto import BenchmarkRead, LeaderboardRow, RunRead, per_topic_of
 from api.views import leaderboard_read
@@ -109,6 +109,7 @@ class PageController(Controller):
                     actor=None,
                     kind="session",
                 )
+            extra = board_extras(s, slug, board.measure, [row.run_id for row in board.rows])
         state = {
             "measure": board.measure,
             "offset": offset,
@@ -128,8 +129,27 @@ class PageController(Controller):
                 if sessions and session_offset + PAGE_SIZE < sessions.total
                 else None
             ),
+            **extra,
         }
         return Template("leaderboard.html", context=context)
+
+    @get("/benchmarks/{slug:str}/significance", sync_to_thread=True)
+    def significance(self, db: Database, slug: str, measure: str | None = None) -> Template:
+        """Every pair of runs on one measure: mean difference, randomization test, Holm-corrected."""
+        with db.begin() as (s, _):
+            benchmark_model = service.get_benchmark(s, slug, None)
+            benchmark = BenchmarkRead.from_model(benchmark_model)
+            name = measure or benchmark_model.scored_measures[0]
+            visible = service.per_topic_visible(benchmark_model, None)
+            matrix = service.significance_matrix(s, slug, name, None) if visible else None
+        context = {
+            "benchmark": benchmark,
+            "measures": benchmark_model.scored_measures,
+            "measure": matrix.measure if matrix else name,
+            "matrix": matrix,
+            "visible": visible,
+        }
+        return Template("significance.html", context=context)
 
     @get("/runs/{run_id:int}", sync_to_thread=True)
     def run(self, db: Database, run_id: int, measure: str | None = None) -> Template:
@@ -146,6 +166,32 @@ class PageController(Controller):
             with db.begin() as (s, _):
                 context.update(compare_context(s, a, b))
         return Template("compare.html", context=context)
+
+
+def board_extras(s: Session, slug: str, measure: str, run_ids: list[int]) -> dict[str, Any]:
+    """The leaderboard page's statistics: qrels statistics for everyone; CIs of the means and the
+    per-topic distribution plot only where per-topic scores are visible (not on a hidden benchmark)."""
+    benchmark = service.get_benchmark(s, slug, None)
+    visible = service.per_topic_visible(benchmark, None)
+    extra: dict[str, Any] = {
+        "visible": visible,
+        "qrels": service.qrels_statistics(s, slug),
+        "ci": {},
+        "distribution": None,
+    }
+    if not visible or not run_ids:
+        return extra
+    detail = service.board_detail(s, slug, None)
+    extra["ci"] = {f"{run_id}|{m}": bounds for (run_id, m), bounds in detail.ci.items()}
+    by_id = {run.run_id: run for run in detail.runs}
+    series = [
+        (f"#{run_id} {by_id[run_id].system}", by_id[run_id].values[measure].tolist())
+        for run_id in run_ids
+        if run_id in by_id and measure in by_id[run_id].values
+    ]
+    if series:
+        extra["distribution"] = distribution_chart(series, measure=measure)
+    return extra
 
 
 def _linker(state: dict[str, Any]) -> Callable[..., str]:

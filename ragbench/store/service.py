@@ -25,6 +25,15 @@ from ragbench.store._benchmarks import (
     qrels_versions,
     set_hidden,
 )
+from ragbench.store._board import (
+    BoardDetail,
+    QrelsStatistics,
+    SignificanceMatrix,
+    board_detail,
+    clear_board_cache,
+    qrels_statistics,
+    significance_matrix,
+)
 from ragbench.store._leaderboard import (
     Leaderboard,
     LeaderboardRow,
@@ -39,12 +48,17 @@ from ragbench.store._worker import MAX_ATTEMPTS, process_pending
 
 __all__ = (
     "MAX_ATTEMPTS",
+    "BoardDetail",
     "Leaderboard",
     "LeaderboardRow",
+    "QrelsStatistics",
+    "SignificanceMatrix",
     "add_qrels_version",
     "add_session_qrels_version",
     "add_sessions",
     "authenticate",
+    "board_detail",
+    "clear_board_cache",
     "clear_tier_cache",
     "compare_runs",
     "create_benchmark",
@@ -60,11 +74,13 @@ __all__ = (
     "per_topic_visible",
     "process_pending",
     "public_ref",
+    "qrels_statistics",
     "qrels_versions",
     "register_benchmark",
     "run_scores",
     "score_run",
     "set_hidden",
+    "significance_matrix",
     "submit_run",
     "user_by_name",
 )
