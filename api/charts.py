@@ -209,12 +209,14 @@ def distribution_chart(
             f"quartiles {q1:.4f} to {q3:.4f}, n = {len(values)}</title></rect>"
         )
         parts.append(
-            f'<line x1="{x(q2):.1f}" y1="{cy - 8:.1f}" x2="{x(q2):.1f}" y2="{cy + 8:.1f}" stroke="#1a56db" stroke-width="2"/>'
+            f'<line x1="{x(q2):.1f}" y1="{cy - 8:.1f}" x2="{x(q2):.1f}" y2="{cy + 8:.1f}" '
+            'stroke="#1a56db" stroke-width="2"/>'
         )
         for j, value in enumerate(values):
             jitter = ((j * 7) % 11 - 5) * 0.9
             parts.append(
-                f'<circle class="dot" cx="{x(value):.1f}" cy="{cy + jitter:.1f}" r="1.6" fill="#202124" fill-opacity="0.45"/>'
+                f'<circle class="dot" cx="{x(value):.1f}" cy="{cy + jitter:.1f}" r="1.6" '
+                'fill="#202124" fill-opacity="0.45"/>'
             )
     parts.append("</svg>")
     return Markup("\n".join(parts))
