@@ -173,7 +173,7 @@ def distribution_chart(
     import numpy as np
 
     row_height, left = 28, 180
-    f = frame or Frame(width=760, height=60 + row_height * max(len(series), 1), left=left, bottom=40)
+    f = frame or Frame(width=760, height=34 + row_height * max(len(series), 1) + 48, left=left, bottom=48)
     top_value = max((max(values) for _, values in series if values), default=1.0)
     limit = 1.0 if top_value <= 1.0 else nice_limit(top_value)
 
