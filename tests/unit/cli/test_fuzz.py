@@ -120,7 +120,7 @@ def commands(kind: str, path: Path, folder: Path) -> list[list[str]]:
                 "NUM(cost=chars)",
                 *lengths,
             ]
-        ],  # fmt: skip
+        ],
     }
     found = [["validate", str(path)]]
     return found + readers.get(kind, list)()
