@@ -20,8 +20,9 @@ the content (:func:`sniff_corpus`) or named (``format=``):
   columns are ignored. Without a header every line has exactly two columns.
 
 In every format an id must be non-empty and hold no whitespace (a TREC run could not name it
-otherwise) and appear once. Blank lines are skipped. Documents are read one line at a time, so
-memory holds one document and the set of ids seen, whatever the size of the collection.
+otherwise) and appear once. Blank lines are skipped. Documents are read one line at a time and
+handed on in batches of at most 4 MiB of text (the duplicate check looks at a batch at once), so
+memory holds one batch and 8 bytes per id seen, whatever the size of the collection.
 """
 
 from __future__ import annotations

@@ -109,7 +109,38 @@ def detect(head: bytes, name: str = "") -> Detected:
         return Detected(_session_header_kind(fields), "TSV with a header")
     if tuple(f.lower() for f in fields) == ("query-id", "corpus-id", "score"):
         return Detected("qrels", "BEIR qrels TSV")
+    header = _tsv_header(first, hint)
+    if header is not None:
+        if header.kind is not None:
+            return header
+        if len(sample) < 2:
+            return Detected(
+                None, looks=f"only a TSV header line {first[:50]!r}: no rows to tell topics from a corpus"
+            )
+        return _columns(sample[1:], hint)
     return _columns(sample, hint)
+
+
+def _tsv_header(first: str, hint: Kind | None) -> Detected | None:
+    """What a first line that names TSV columns says: a corpus (``docid<TAB>title<TAB>text``,
+    ``pid<TAB>passage``), topics (``qid<TAB>query``), ``Detected(None)`` when the names fit both
+    (``id<TAB>text``: the rows decide), None when the line names no columns."""
+    from ragbench.formats.corpus import TSV_IDS, TSV_TEXTS
+    from ragbench.formats.topics import TSV_HEADER_IDS, TSV_HEADER_TEXTS
+
+    names = [n.strip().lower() for n in first.split("\t")]
+    if len(names) < 2:
+        return None
+    corpus = names[0] in TSV_IDS and any(n in TSV_TEXTS or n == "title" for n in names[1:])
+    topics = names[0] in TSV_HEADER_IDS and names[1] in TSV_HEADER_TEXTS
+    if not (corpus or topics):
+        return None
+    corpus_only = {"contents", "passage", "body", "document"} | ({"title"} if "text" in names else set())
+    if corpus and (not topics or corpus_only & set(names[1:])):
+        return Detected("corpus", "TSV with a header")
+    if topics and (not corpus or names[1] != "text" or names[0] not in TSV_IDS):
+        return Detected("topics", "TSV with a header")
+    return Detected(hint if hint in ("topics", "corpus") else None, "TSV with a header")
 
 
 def format_of(kind: str, head: bytes, name: str) -> str:
