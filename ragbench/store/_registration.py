@@ -27,8 +27,14 @@ def normalize_ref(corpus_ref: str | None) -> str | None:
 
 
 def looks_like_path(ref: str) -> bool:
-    """Whether a corpus reference is a local file system path (not an id or a URL)."""
-    return "://" not in ref and (ref.startswith(("/", "~", ".")) or "/" in ref or "\\" in ref)
+    """Whether a corpus reference is a local file system path, not a URL or an id such as
+    ir_datasets' ``msmarco-passage/dev``: absolute, home- or dot-relative, with backslashes, or
+    with slashes and a file that exists or a file name extension."""
+    if "://" in ref:
+        return False
+    if ref.startswith(("/", "~", ".")) or "\\" in ref:
+        return True
+    return "/" in ref and (os.path.exists(ref) or bool(PurePath(ref).suffix))
 
 
 def public_ref(corpus_ref: str | None) -> str | None:

@@ -301,3 +301,48 @@ def test_submit_a_session_run(stub: Callable[[str], str]) -> None:
         "submit", "ses", run, "--name", "s", "--description", "d", env={**env, "RAGBENCH_URL": stub("scored")}
     )
     assert plain.returncode == 0 and b'name="kind"' not in StubApi.seen[0]["body"]
+
+
+def test_benchmark_add_twice_is_a_no_op_and_other_files_say_what_differs(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ragbench.cli import app
+    from ragbench.settings import get_settings
+    from ragbench.store.db import upgrade
+
+    upgrade(database_url)
+    monkeypatch.setenv("RAGBENCH_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    (tmp_path / "topics.txt").write_text(TOPICS)
+    (tmp_path / "qrels.txt").write_text("301 0 d1 1\n302 0 d2 1\n303 0 d3 0\n")
+    (tmp_path / "other.txt").write_text("301 0 d1 1\n302 0 d2 2\n303 0 d3 0\n")
+    add = ["benchmark", "add", "coll", "--topics", str(tmp_path / "topics.txt"), "--corpus", "../c/x.trec"]
+    runner = CliRunner()
+    try:
+        first = runner.invoke(app, [*add, "--qrels", str(tmp_path / "qrels.txt")])
+        assert (first.exit_code, first.stdout) == (
+            0,
+            "added benchmark coll: nDCG@10, AP, P@10, R@1000, RR, Bpref, Judged@10\n",
+        )
+        again = runner.invoke(app, [*add, "--qrels", str(tmp_path / "qrels.txt")])
+        assert again.exit_code == 0
+        assert (
+            again.stdout == "benchmark coll exists with the same topics, qrels and measures: nothing to do\n"
+        )
+        other = runner.invoke(app, [*add, "--qrels", str(tmp_path / "other.txt")])
+        assert other.exit_code == 2
+        assert other.stderr.startswith(
+            "ragbench: error: benchmark 'coll' exists with other files: qrels differ from version 1: "
+            "1 judgment(s) regraded (e.g. topic '302', document 'd2')"
+        )
+    finally:
+        get_settings.cache_clear()
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as s:
+            stored = service.get_benchmark(s, "coll").corpus_ref
+            assert stored == str(Path.cwd().parent / "c" / "x.trec")  # absolute, without ".."
+    finally:
+        engine.dispose()
