@@ -244,6 +244,8 @@ class LeaderboardRead(msgspec.Struct, frozen=True):
     total: int
     rows: list[LeaderboardRow]
     kind: str = "adhoc"
+    topics: str = ""
+    """Which topics (sessions) every mean is over: all judged ones, a missing one counting 0."""
 
 
 class ComparisonRow(msgspec.Struct, frozen=True):
