@@ -260,7 +260,8 @@ def ray_decision(config: PipelineConfig, topics: int, requested: bool | None = N
 
     Asked for (``requested``, the config's ``ray.enabled``, or ``RAY_ADDRESS`` naming a cluster):
     as asked. Otherwise Ray only when it pays for its start-up (seconds, and a process per
-    worker): with an LM stage (a reranker or a rewriter: seconds per query, in parallel actors),
+    worker): with an LM stage (a stage type marked ``gpu``: a reranker or LM rewriter, seconds per
+    query, in parallel actors),
     when topics x depth reaches ``RAGBENCH_RAY_MIN_HITS`` (default 1,000,000), or when an index
     must be built from a corpus of at least ``RAGBENCH_RAY_MIN_CORPUS_BYTES`` (default 1 GiB).
     """
@@ -275,8 +276,10 @@ def ray_decision(config: PipelineConfig, topics: int, requested: bool | None = N
     if os.environ.get("RAY_ADDRESS"):
         return True, "RAY_ADDRESS names a cluster"
     settings = get_settings()
-    if config.reranker is not None or config.rewriter is not None:
-        return True, "an LM stage runs per query"
+    heavy = [spec for spec in (config.rewriter, config.reranker) if spec is not None]
+    lm = [spec for spec in heavy if registry.stage_type(spec).gpu]  # a model per worker
+    if lm:
+        return True, f"an LM stage ({lm[0].kind} {lm[0].type}) runs per query"
     hits = topics * config.depth
     if hits >= settings.ray_min_hits:
         return (
