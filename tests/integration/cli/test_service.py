@@ -346,3 +346,19 @@ def test_benchmark_add_twice_is_a_no_op_and_other_files_say_what_differs(
             assert stored == str(Path.cwd().parent / "c" / "x.trec")  # absolute, without ".."
     finally:
         engine.dispose()
+
+
+def test_serve_on_a_busy_port_says_so_before_anything_else(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        done = ragbench(
+            "serve", "--port", str(port), env={"RAGBENCH_HOME": str(tmp_path / "home")}, timeout=120
+        )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == f"ragbench: error: cannot listen on 127.0.0.1:{port}: the port is in use\n"
+    assert not (tmp_path / "home").exists()  # nothing was created before the port was checked
