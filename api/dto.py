@@ -151,6 +151,8 @@ class RunRead(msgspec.Struct, frozen=True):
     scored_at: datetime | None
     scores: dict[str, float | None] = msgspec.field(default_factory=dict)
     kind: str = "adhoc"
+    ir_metadata: dict[str, Any] | None = None
+    """The run file's ir_metadata header (what ran, on what software), null without one."""
 
     @classmethod
     def from_model(cls, run: Any, scores: dict[str, dict[str, float]] | None = None) -> RunRead:
@@ -173,6 +175,7 @@ class RunRead(msgspec.Struct, frozen=True):
             scored_at=run.scored_at,
             scores=aggregate_of(scores or {}),
             kind=run.kind,
+            ir_metadata=run.ir_metadata,
         )
 
 

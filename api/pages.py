@@ -216,6 +216,17 @@ def _differences(mine: dict[str, float | None], theirs: dict[str, float | None])
     return {q: (mine.get(q) or 0.0) - (theirs.get(q) or 0.0) for q in mine.keys() | theirs.keys()}
 
 
+def _as_yaml(header: dict[str, Any] | None) -> str | None:
+    """The ir_metadata header as the run file wrote it (YAML), for the run page."""
+    if not header:
+        return None
+    import yaml
+
+    return str(
+        yaml.safe_dump(header, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+    )
+
+
 def run_context(s: Session, run_id: int, measure: str | None) -> dict[str, Any]:
     """Everything the run page shows (per-topic values only when the benchmark is not hidden)."""
     model = service.get_run(s, run_id, None)
@@ -233,6 +244,7 @@ def run_context(s: Session, run_id: int, measure: str | None) -> dict[str, Any]:
         "topics": [],
         "chart": None,
         "baseline": None,
+        "ir_metadata": _as_yaml(run.ir_metadata),
     }
     if hidden or run.status != "scored" or not measures:
         return context

@@ -54,7 +54,8 @@ def run_command(
     asked for (--ray, ray.enabled, RAY_ADDRESS). The run file starts with an ir_metadata header in
     # comment lines (docs/pipelines.md); --plain leaves it out."""
     from ragbench.jobs.config import load_pipeline
-    from ragbench.jobs.pipeline import run_pipeline, summarize_stats
+    from ragbench.jobs.pipeline import run_pipeline
+    from ragbench.jobs.storing import summarize_stats
 
     pipeline = load_pipeline(config)
     with progress_bars() as progress:

@@ -329,3 +329,22 @@ def _ray(doc: _Located, value: Any) -> RaySettings:
         None if value.get("parallelism") is None else _positive_int(doc, value, "parallelism", 1, "ray.")
     )
     return RaySettings(enabled, parallelism, _positive_int(doc, value, "batch_size", 16, "ray."))
+
+
+PATH_KEYS = frozenset({"corpus", "topics", "qrels", "output", "index", "model", "checkpoint", "cache"})
+
+
+def public_config(raw: Any) -> Any:
+    """The config as stored with the run: every path-valued option by its file name only, so no
+    local path reaches a page or the API."""
+    if isinstance(raw, dict):
+        return {k: _public_value(k, v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [public_config(v) for v in raw]
+    return raw
+
+
+def _public_value(key: str, value: Any) -> Any:
+    if key in PATH_KEYS and isinstance(value, str) and ("/" in value or "\\" in value):
+        return Path(value.replace("\\", "/")).name
+    return public_config(value)

@@ -19,7 +19,7 @@ from typing import Any
 from ragbench.errors import InputError
 from ragbench.formats.topics import query_text, read_topics
 from ragbench.jobs import registry
-from ragbench.jobs.config import PipelineConfig, StageSpec
+from ragbench.jobs.config import PipelineConfig, StageSpec, public_config
 from ragbench.jobs.execute import run_batches, split
 from ragbench.jobs.ranking import Ranking, sort_hits
 from ragbench.jobs.runfile import format_run, write_run
@@ -89,7 +89,10 @@ def _commit() -> str | None:
 
 
 def _stage_meta(spec: StageSpec) -> dict[str, Any]:
-    return {"name": spec.name, "method": spec.type, **{k: v for k, v in spec.options.items() if k != "index"}}
+    """A stage in the header: its options, with a local path (a model, a cache) by file name only,
+    since the header travels with the run to the service's pages."""
+    options = {k: v for k, v in spec.options.items() if k != "index"}
+    return {"name": spec.name, "method": spec.type, **public_config(options)}
 
 
 def ir_metadata(config: PipelineConfig) -> dict[str, Any]:
@@ -387,19 +390,3 @@ def _check_database() -> list[str]:
     engine, _ = open_database()
     engine.dispose()
     return [note] if note else []
-
-
-def summarize_stats(per_query: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Totals and per-query means of a step's stats (``seconds`` also as the median and p95)."""
-    import numpy as np
-
-    summary: dict[str, float] = {"queries": len(per_query)}
-    keys = sorted({key for row in per_query.values() for key in row})
-    for key in keys:
-        values = np.array([row[key] for row in per_query.values() if key in row], dtype=float)
-        summary[f"{key}_total"] = round(float(values.sum()), 6)
-        summary[f"{key}_mean"] = round(float(values.mean()), 6)
-        if key == "seconds":
-            summary["seconds_median"] = round(float(np.median(values)), 6)
-            summary["seconds_p95"] = round(float(np.percentile(values, 95)), 6)
-    return summary

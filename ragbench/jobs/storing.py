@@ -6,32 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ragbench.errors import ConflictError, InputError, NotFoundError
-from ragbench.jobs.config import PipelineConfig
-
-PATH_KEYS = frozenset({"corpus", "topics", "qrels", "output", "index", "model", "checkpoint", "cache"})
-
-
-def public_config(raw: Any) -> Any:
-    """The config as stored with the run: every path-valued option by its file name only, so no
-    local path reaches a page or the API."""
-    if isinstance(raw, dict):
-        return {
-            k: (
-                Path(str(v)).name
-                if k in PATH_KEYS and isinstance(v, str) and ("/" in v or "\\" in v)
-                else public_config(v)
-            )
-            for k, v in raw.items()
-        }
-    if isinstance(raw, list):
-        return [public_config(v) for v in raw]
-    return raw
-
-
-def _public_value(key: str, value: Any) -> Any:
-    if key in PATH_KEYS and isinstance(value, str) and ("/" in value or "\\" in value):
-        return Path(value.replace("\\", "/")).name
-    return public_config(value)
+from ragbench.jobs.config import PipelineConfig, public_config
 
 
 def store_run(
@@ -50,7 +25,6 @@ def store_run(
         ConflictError: the benchmark exists with other topics or qrels than the config's (the
             message says what differs).
     """
-    from ragbench.jobs.pipeline import summarize_stats
     from ragbench.settings import get_settings
     from ragbench.store import service
     from ragbench.store.db import database_errors, open_database
@@ -133,3 +107,19 @@ def _register(s: Any, admin: Any, config: PipelineConfig) -> str:
         + (f", corpus {Path(config.corpus).name}" if config.corpus else "")
         + "; `ragbench benchmark add` with the same files changes nothing\n"
     )
+
+
+def summarize_stats(per_query: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Totals and per-query means of a step's stats (``seconds`` also as the median and p95)."""
+    import numpy as np
+
+    summary: dict[str, float] = {"queries": len(per_query)}
+    keys = sorted({key for row in per_query.values() for key in row})
+    for key in keys:
+        values = np.array([row[key] for row in per_query.values() if key in row], dtype=float)
+        summary[f"{key}_total"] = round(float(values.sum()), 6)
+        summary[f"{key}_mean"] = round(float(values.mean()), 6)
+        if key == "seconds":
+            summary["seconds_median"] = round(float(np.median(values)), 6)
+            summary["seconds_p95"] = round(float(np.percentile(values, 95)), 6)
+    return summary

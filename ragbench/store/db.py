@@ -202,6 +202,8 @@ def open_database(url: str | None = None) -> tuple[Engine, sessionmaker[Session]
     url = url or get_settings().database_url
     path = _sqlite_file(url)
     if path is not None and not path.exists():
+        if path.parent.exists() and not path.parent.is_dir():
+            raise RagbenchError(f"cannot open the database {display_url(url)}: {path.parent} is not a folder")
         raise RagbenchError(NOT_MIGRATED)
     with database_errors(url):
         engine = make_engine(url)

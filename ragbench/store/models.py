@@ -266,6 +266,9 @@ class Run(Base):
     # Last, so that SQLite reads the other columns without walking the blob's overflow pages.
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     """The run file as uploaded, zlib-compressed."""
+    ir_metadata: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
+    """The run file's ir_metadata header (``ragbench.formats.ir_metadata``), None without one.
+    Added after ``content`` (SQLite appends columns) and deferred: lists of runs never read it."""
 
     system: Mapped[System] = relationship()
     benchmark: Mapped[Benchmark] = relationship()
