@@ -276,7 +276,7 @@ def test_upload_over_the_limit_is_413(server_factory: Callable[..., Server], tre
 
 def test_fixture_list_is_complete() -> None:
     names = {c.id for c in fixture_cases()}
-    assert names == {p.name for p in BAD.glob("run_*.txt")}, sorted(os.listdir(BAD))
+    assert names == {p.name for p in BAD.glob("run_*")}, sorted(os.listdir(BAD))
 
 
 def test_the_ir_metadata_header_is_stored_and_shown(server: Server, benchmark: str) -> None:
