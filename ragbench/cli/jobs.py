@@ -16,7 +16,8 @@ from ragbench.cli.console import err, print_scores, progress_bars, user_errors
 CORPUS_HELP = (
     'Corpus: JSONL ({"id", "contents"} or BEIR {"_id", "title", "text"}), TREC SGML '
     "(<DOC> <DOCNO> id </DOCNO> with TEXT, HEADLINE, TITLE, HL, HEAD, TTL, DD, DATE, LP, LEADPARA "
-    "fields, as Anserini reads it) or id<TAB>text TSV, each optionally gzipped; told from the content."
+    "fields, as Anserini reads it) or id<TAB>text TSV (a first line may name the columns, e.g. "
+    "docid<TAB>title<TAB>text), each optionally gzipped; told from the content."
 )
 index_app = typer.Typer(
     help="Build retrieval indexes from a corpus (JSONL, TREC SGML or TSV, optionally gzipped).",
