@@ -82,7 +82,18 @@ def _parse(text: str, name: str, start: int) -> dict[str, Any]:
     import yaml
 
     try:
-        value = yaml.safe_load(text)
+        # Anchors and aliases could make a small header expand without bound (or refer to
+        # itself) once stored as JSON: refused before anything is built.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when built with it
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                line = start + 1 + (event.start_mark.line if event.start_mark is not None else 0)
+                raise FormatError(
+                    [Problem(name, line, "ir_metadata header: YAML aliases (*name) are not allowed")]
+                )
+        value = yaml.load(text, Loader=loader)  # a safe loader (CSafeLoader or SafeLoader)
+    except RecursionError:
+        raise FormatError([Problem(name, start, "ir_metadata header is nested too deeply")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = start + 1 + mark.line if mark is not None else start
