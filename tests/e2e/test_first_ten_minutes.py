@@ -157,6 +157,7 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
         )  # fmt: skip
         assert submitted.returncode == 0, submitted.stderr
         said["submit"] = submitted.stdout
+        said["folder"] = str(folder)
         yield server, said
     finally:
         server.stop()
@@ -241,3 +242,16 @@ def test_the_leaderboard_shows_every_measure_with_cis_and_the_matrix(
     assert len(cells) == 2  # the two ordered pairs of two runs
     assert {c.get_attribute("data-p-adjusted") for c in cells}.__len__() == 1
     screenshot(browser, "first_ten_minutes_matrix")
+
+    # The run `ragbench run` stored carries its ir_metadata header: on its page and in the API,
+    # and no page or answer shows a local path.
+    bm25 = next(r for r in api["rows"] if r["system"] == "bm25")
+    browser.get(f"{server.url}/runs/{bm25['run_id']}")
+    header = browser.find_element(By.CSS_SELECTOR, "#ir-metadata pre").get_attribute("textContent")
+    assert "tag: bm25" in header and "k1: 0.9" in header and "corpus: collection.trec" in header
+    run_json = httpx.get(f"{server.url}/api/v1/runs/{bm25['run_id']}").json()
+    assert run_json["ir_metadata"]["method"]["retrieval"][0]["k1"] == 0.9
+    folder = journey[1]["folder"]
+    for url in ("/benchmarks/ft-demo", f"/runs/{bm25['run_id']}", "/api/v1/benchmarks/ft-demo",
+                f"/api/v1/runs/{bm25['run_id']}"):  # fmt: skip
+        assert folder not in httpx.get(server.url + url).text, url
