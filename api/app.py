@@ -80,7 +80,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
     settings = settings or get_settings()
-    with database_errors(settings.database_url):  # a bad URL or an unreachable server: one line
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    with database_errors(settings.database_url):
+        parsed = make_url(settings.database_url)
+        file = parsed.database or ""
+        sqlite_file = parsed.get_backend_name() == "sqlite" and file not in ("", ":memory:")
+        if sqlite_file and not file.startswith("file:") and not Path(file).expanduser().exists():
+            raise DatabaseNotMigrated(NOT_MIGRATED)  # and create no empty file
         # Handlers run in a pool of 40 threads; let most of them hold a connection at once.
         engine = make_engine(settings.database_url, pool_size=10, max_overflow=30)
         current = schema_is_current(engine)

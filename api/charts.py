@@ -157,3 +157,66 @@ def _bars(f: Frame, items: list[tuple[str, float]], limit: float, unit: str) -> 
                 )
             )
     return parts
+
+
+def distribution_chart(
+    series: list[tuple[str, list[float]]], *, measure: str, unit: str = "topic", frame: Frame | None = None
+) -> Markup:
+    """Per-topic scores of each run: a box (quartiles, median, whiskers to the extremes) and every
+    topic's value as a dot, one row per run, on a shared 0..max axis.
+
+    Args:
+        series: ``(run label, per-topic values)`` in the order to draw, top to bottom.
+        measure: the measure's name (axis label).
+        unit: what a dot is (``topic``).
+    """
+    import numpy as np
+
+    row_height, left = 28, 180
+    f = frame or Frame(width=760, height=34 + row_height * max(len(series), 1) + 48, left=left, bottom=48)
+    top_value = max((max(values) for _, values in series if values), default=1.0)
+    limit = 1.0 if top_value <= 1.0 else nice_limit(top_value)
+
+    def x(value: float) -> float:
+        return f.left + f.plot_width * (value / limit if limit else 0.0)
+
+    title = f"Per-{unit} {measure}: distribution over {unit}s, one row per run"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart distribution" width="{f.width}" '
+        f'height="{f.height}" viewBox="0 0 {f.width} {f.height}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        _text(f.width / 2, 18, title, text_anchor="middle", class_="chart-title"),
+    ]
+    bottom = f.top + row_height * len(series)
+    for tick in np.linspace(0.0, limit, 5).tolist():
+        parts.append(
+            f'<line x1="{x(tick):.1f}" y1="{f.top}" x2="{x(tick):.1f}" y2="{bottom}" stroke="#ddd"/>'
+        )
+        parts.append(_text(x(tick), bottom + 14, f"{tick:.3g}", text_anchor="middle", class_="tick"))
+    parts.append(
+        _text(f.left + f.plot_width / 2, bottom + 32, measure, text_anchor="middle", class_="axis-label")
+    )
+    for i, (label, values) in enumerate(series):
+        cy = f.top + row_height * i + row_height / 2
+        parts.append(_text(f.left - 8, cy + 4, label[:28], text_anchor="end", class_="tick"))
+        if not values:
+            continue
+        q0, q1, q2, q3, q4 = np.percentile(np.asarray(values), [0, 25, 50, 75, 100]).tolist()
+        parts.append(f'<line x1="{x(q0):.1f}" y1="{cy:.1f}" x2="{x(q4):.1f}" y2="{cy:.1f}" stroke="#444"/>')
+        parts.append(
+            f'<rect class="box" x="{x(q1):.1f}" y="{cy - 8:.1f}" width="{max(x(q3) - x(q1), 1):.1f}" '
+            f'height="16" fill="#e8f0fe" stroke="#1a56db"><title>{escape(label)}: median {q2:.4f}, '
+            f"quartiles {q1:.4f} to {q3:.4f}, n = {len(values)}</title></rect>"
+        )
+        parts.append(
+            f'<line x1="{x(q2):.1f}" y1="{cy - 8:.1f}" x2="{x(q2):.1f}" y2="{cy + 8:.1f}" '
+            'stroke="#1a56db" stroke-width="2"/>'
+        )
+        for j, value in enumerate(values):
+            jitter = ((j * 7) % 11 - 5) * 0.9
+            parts.append(
+                f'<circle class="dot" cx="{x(value):.1f}" cy="{cy + jitter:.1f}" r="1.6" '
+                'fill="#202124" fill-opacity="0.45"/>'
+            )
+    parts.append("</svg>")
+    return Markup("\n".join(parts))

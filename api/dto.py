@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from ragbench.store.service import public_ref
+
 
 class Problem(msgspec.Struct, frozen=True):
     """One thing wrong with a request or an uploaded file (``line`` 0: the whole file or field)."""
@@ -91,14 +93,14 @@ class BenchmarkRead(msgspec.Struct, frozen=True):
 
     @classmethod
     def from_model(cls, benchmark: Any) -> BenchmarkRead:
-        """Copy the public fields of a ``Benchmark``."""
+        """Copy the public fields of a ``Benchmark`` (a local corpus path only by its file name)."""
         return cls(
             slug=benchmark.slug,
             title=benchmark.title or "",
             description=benchmark.description or "",
             hidden=bool(benchmark.hidden),
             measures=list(benchmark.measures or []),
-            corpus_ref=benchmark.corpus_ref,
+            corpus_ref=public_ref(benchmark.corpus_ref),
             created_at=benchmark.created_at,
             has_sessions=benchmark.has_sessions,
             session_measures=list(benchmark.session_measures or []),
@@ -161,6 +163,8 @@ class RunRead(msgspec.Struct, frozen=True):
     warnings: list[Problem] = msgspec.field(default_factory=list)
     """How the file was read, when it needs saying (lines ended by a lone CR); only in the answer
     to the submission."""
+    ir_metadata: dict[str, Any] | None = None
+    """The run file's ir_metadata header (what ran, on what software), null without one."""
 
     @classmethod
     def from_model(cls, run: Any, scores: dict[str, dict[str, float]] | None = None) -> RunRead:
@@ -183,6 +187,7 @@ class RunRead(msgspec.Struct, frozen=True):
             scored_at=run.scored_at,
             scores=aggregate_of(scores or {}),
             kind=run.kind,
+            ir_metadata=run.ir_metadata,
         )
 
 
@@ -267,6 +272,8 @@ class LeaderboardRead(msgspec.Struct, frozen=True):
     """The qrels view: human (holes non-relevant), filled (LLM-filled holes) or llm (LLM only)."""
     views: list[str] = msgspec.field(default_factory=lambda: ["human"])
     badge_threshold: float = 0.2
+    topics: str = ""
+    """Which topics (sessions) every mean is over: all judged ones, a missing one counting 0."""
 
 
 class ComparisonRow(msgspec.Struct, frozen=True):

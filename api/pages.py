@@ -29,7 +29,7 @@ except ImportError:  # pragma: no cover
     from litestar.contrib.jinja import JinjaTemplateEngine
 
 from api.bounds import MAX_ID, Offset, RunId, parse_id
-from api.charts import difference_chart
+from api.charts import difference_chart, distribution_chart
 from api.deps import Database
 from api.dto import BenchmarkRead, LeaderboardRow, RunRead, per_topic_of
 from api.limits import WorkLimits
@@ -116,6 +116,7 @@ class PageController(Controller):
                     actor=None,
                     kind="session",
                 )
+            extra = board_extras(s, slug, board.measure, [row.run_id for row in board.rows])
         state = {
             "measure": board.measure,
             "offset": offset,
@@ -137,6 +138,7 @@ class PageController(Controller):
                 if sessions and session_offset + PAGE_SIZE < sessions.total
                 else None
             ),
+            **extra,
         }
         return Template("leaderboard.html", context=context)
 
@@ -154,6 +156,24 @@ class PageController(Controller):
         )
         context = {"benchmark": benchmark, "rows": rows, "measure": measure_name}
         return Template("judges.html", context=context)
+
+    @get("/benchmarks/{slug:str}/significance", sync_to_thread=True)
+    def significance(self, db: Database, slug: str, measure: str | None = None) -> Template:
+        """Every pair of runs on one measure: mean difference, randomization test, Holm-corrected."""
+        with db.begin() as (s, _):
+            benchmark_model = service.get_benchmark(s, slug, None)
+            benchmark = BenchmarkRead.from_model(benchmark_model)
+            name = measure or benchmark_model.scored_measures[0]
+            visible = service.per_topic_visible(benchmark_model, None)
+            matrix = service.significance_matrix(s, slug, name, None) if visible else None
+        context = {
+            "benchmark": benchmark,
+            "measures": benchmark_model.scored_measures,
+            "measure": matrix.measure if matrix else name,
+            "matrix": matrix,
+            "visible": visible,
+        }
+        return Template("significance.html", context=context)
 
     @get("/runs/{run_id:str}", sync_to_thread=True)
     def run(self, db: Database, run_id: RunId, measure: str | None = None) -> Template:
@@ -183,6 +203,32 @@ class PageController(Controller):
         return Template("compare.html", context=context)
 
 
+def board_extras(s: Session, slug: str, measure: str, run_ids: list[int]) -> dict[str, Any]:
+    """The leaderboard page's statistics: qrels statistics for everyone; CIs of the means and the
+    per-topic distribution plot only where per-topic scores are visible (not on a hidden benchmark)."""
+    benchmark = service.get_benchmark(s, slug, None)
+    visible = service.per_topic_visible(benchmark, None)
+    extra: dict[str, Any] = {
+        "visible": visible,
+        "qrels": service.qrels_statistics(s, slug),
+        "ci": {},
+        "distribution": None,
+    }
+    if not visible or not run_ids:
+        return extra
+    detail = service.board_detail(s, slug, None)
+    extra["ci"] = {f"{run_id}|{m}": bounds for (run_id, m), bounds in detail.ci.items()}
+    by_id = {run.run_id: run for run in detail.runs}
+    series = [
+        (f"#{run_id} {by_id[run_id].system}", by_id[run_id].values[measure].tolist())
+        for run_id in run_ids
+        if run_id in by_id and measure in by_id[run_id].values
+    ]
+    if series:
+        extra["distribution"] = distribution_chart(series, measure=measure)
+    return extra
+
+
 def _linker(state: dict[str, Any]) -> Callable[..., str]:
     """``link(**changes)``: the query string of the leaderboard page with ``changes`` applied, so
     that changing one table's measure or page keeps the other's (defaults left out)."""
@@ -205,6 +251,17 @@ def _differences(mine: dict[str, float | None], theirs: dict[str, float | None])
     return {q: (mine.get(q) or 0.0) - (theirs.get(q) or 0.0) for q in mine.keys() | theirs.keys()}
 
 
+def _as_yaml(header: dict[str, Any] | None) -> str | None:
+    """The ir_metadata header as the run file wrote it (YAML), for the run page."""
+    if not header:
+        return None
+    import yaml
+
+    return str(
+        yaml.safe_dump(header, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
+    )
+
+
 def run_context(s: Session, run_id: int, measure: str | None) -> dict[str, Any]:
     """Everything the run page shows (per-topic values only when the benchmark is not hidden)."""
     model = service.get_run(s, run_id, None)
@@ -222,6 +279,7 @@ def run_context(s: Session, run_id: int, measure: str | None) -> dict[str, Any]:
         "topics": [],
         "chart": None,
         "baseline": None,
+        "ir_metadata": _as_yaml(run.ir_metadata),
     }
     if hidden or run.status != "scored" or not measures:
         return context

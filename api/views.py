@@ -86,4 +86,14 @@ def leaderboard_read(
         qrels=board.qrels_view,
         views=list(board.views),
         badge_threshold=board.badge_threshold,
+        topics=_topic_policy(s, slug, board.kind),
     )
+
+
+def _topic_policy(s: Session, slug: str, kind: str) -> str:
+    """The one missing-topic policy of the service (every judged topic counts), as eval -c says it."""
+    from ragbench.evaluation.topic_policy import describe_policy
+
+    if kind == "session":
+        return "sessions: every session of the benchmark; a session a run lacks counts 0"
+    return describe_policy("complete", service.qrels_statistics(s, slug).topics)

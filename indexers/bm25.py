@@ -202,25 +202,35 @@ def _split_corpus(
     """Check the corpus (file and line in every error) and write ``shards`` contiguous JSONL slices.
 
     Documents go out as ``{"id", "contents"}``, the layout Anserini's JsonCollection reads, so BEIR
-    corpora index the way :func:`ragbench.formats.corpus.iter_corpus` joins their titles.
+    corpora index the way :func:`ragbench.formats.corpus.iter_corpus` joins their titles and TREC
+    SGML and TSV corpora index as Anserini's own readers would. The corpus is streamed (one
+    document in memory at a time): one pass for one shard, two (count, then write) for more.
     """
-    documents = [(doc.doc_id, doc.contents) for doc in iter_corpus(corpus)]
-    total = len(documents)
-    if total == 0:
+    total = None
+    if shards > 1:
+        total = sum(1 for _ in iter_corpus(corpus))
+        shards = max(1, min(shards, total))
+    size = -(-total // shards) if total else 0
+    dirs: list[tuple[str, int]] = []
+    out = None
+    try:
+        for doc in iter_corpus(corpus):
+            if out is None or (shards > 1 and dirs[-1][1] >= size):
+                if out is not None:
+                    out.close()
+                shard_dir = work / f"input-{len(dirs):03d}"
+                shard_dir.mkdir(parents=True)
+                out = open(shard_dir / "docs.jsonl", "w", encoding="utf-8")  # noqa: SIM115 - closed below
+                dirs.append((str(shard_dir), 0))
+            out.write(json.dumps({"id": doc.doc_id, "contents": doc.contents}, ensure_ascii=False) + "\n")
+            dirs[-1] = (dirs[-1][0], dirs[-1][1] + 1)
+    finally:
+        if out is not None:
+            out.close()
+    if not dirs:
         raise InputError(f"{corpus}: the corpus has no documents")
-    shards = max(1, min(shards, total))
-    size = -(-total // shards)
-    dirs = []
-    for index in range(shards):
-        shard_dir = work / f"input-{index:03d}"
-        shard_dir.mkdir(parents=True)
-        part = documents[index * size : (index + 1) * size]
-        with open(shard_dir / "docs.jsonl", "w", encoding="utf-8") as out:
-            for doc_id, contents in part:
-                out.write(json.dumps({"id": doc_id, "contents": contents}, ensure_ascii=False) + "\n")
-        dirs.append((str(shard_dir), len(part)))
     if on_progress is not None:
-        on_progress(0, total)
+        on_progress(0, sum(count for _, count in dirs))
     return dirs
 
 
@@ -236,10 +246,11 @@ def build_bm25_index(
     overwrite: bool = False,
     on_progress: Progress | None = None,
 ) -> BM25Manifest:
-    """Build a Lucene index of a JSONL corpus for BM25 (and RM3) search.
+    """Build a Lucene index of a corpus for BM25 (and RM3) search.
 
     Args:
-        corpus: the JSONL corpus (checked first: every error names the file and line).
+        corpus: the corpus: JSONL (``id``/``contents`` or BEIR), TREC SGML or ``id<TAB>text``,
+            optionally gzipped (:mod:`ragbench.formats.corpus`; every error names the file and line).
         index_dir: where the index goes; must not exist unless ``overwrite``.
         stemmer: ``porter`` (Anserini's default), ``krovetz`` or ``none``.
         stopwords: drop Lucene's English stopwords (True, Anserini's default) or keep them.

@@ -115,6 +115,10 @@ SETTINGS: tuple[Setting, ...] = (
             "the Retry-After of a 503 answered while the database is unreachable"),
     Setting("llm_share_badge", "RAGBENCH_LLM_SHARE_BADGE", _fraction, lambda s: 0.2,
             "leaderboard badge when more than this share of a run's top 10 was judged by an LM"),
+    Setting("ray_min_hits", "RAGBENCH_RAY_MIN_HITS", _integer, lambda s: 1_000_000,
+            "a pipeline uses Ray by default only from this many topics x depth (or with an LM stage)"),
+    Setting("ray_min_corpus_bytes", "RAGBENCH_RAY_MIN_CORPUS_BYTES", _integer, lambda s: 2**30,
+            "... or when it must index a corpus of at least this many bytes"),
 )  # fmt: skip
 
 
@@ -145,6 +149,8 @@ class Settings:
         token_days: ``RAGBENCH_TOKEN_DAYS``, default 365.
         retry_after_s: ``RAGBENCH_RETRY_AFTER_S``, default 5.
         llm_share_badge: ``RAGBENCH_LLM_SHARE_BADGE``, default 0.2.
+        ray_min_hits: ``RAGBENCH_RAY_MIN_HITS``, default 1,000,000 (topics x depth).
+        ray_min_corpus_bytes: ``RAGBENCH_RAY_MIN_CORPUS_BYTES``, default 1 GiB.
         sources: attribute -> the variable it came from, or ``"default"``.
     """
 
@@ -170,6 +176,8 @@ class Settings:
     token_days: int
     retry_after_s: int
     llm_share_badge: float
+    ray_min_hits: int
+    ray_min_corpus_bytes: int
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod

@@ -22,9 +22,13 @@ def transaction() -> Iterator[Session]:
     from ragbench.extras import require
 
     require("service", "sqlalchemy", "alembic")
+    from ragbench.cli.console import err
     from ragbench.settings import get_settings
-    from ragbench.store.db import database_errors, open_database
+    from ragbench.store.db import database_errors, ensure_default_database, open_database
 
+    note = ensure_default_database()
+    if note:
+        err.print(note)
     engine, factory = open_database()
     try:
         with database_errors(get_settings().database_url), factory() as s, s.begin():

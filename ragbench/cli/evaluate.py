@@ -95,12 +95,16 @@ def eval_command(
 ) -> None:
     """Score runs against qrels with trec_eval 10.0 semantics (measures named as in ir-measures)."""
     from ragbench.evaluation.render import RENDERERS
+    from ragbench.evaluation.topic_policy import describe_policy, policy_of
 
     results = _evaluate_all(qrels, runs, measure or default_measures("eval"), complete, max_docs)
     if fmt is Format.table:
         print_table(results, per_query)
     else:
         sys.stdout.write(RENDERERS[fmt.value](results, per_query))
+    for result in results:
+        prefix = f"{result.run}: " if len(results) > 1 else ""
+        err.print(prefix + describe_policy(policy_of(complete), len(result.query_ids)), style="dim")
 
 
 @user_errors
@@ -119,7 +123,9 @@ def trec_eval_command(ctx: typer.Context) -> None:
 def validate_command(
     files: Annotated[
         list[Path],
-        typer.Argument(help="Runs, qrels, topics, corpora or session files (kind detected from content)."),
+        typer.Argument(
+            help="Runs, qrels, topics, corpora, session or lengths files (kind detected from content)."
+        ),
     ],
     qrels: Annotated[
         Path | None, typer.Option("--qrels", help="Qrels to check runs against (missing topics).")
@@ -129,23 +135,34 @@ def validate_command(
         typer.Option(
             "--kind",
             help="auto (from content, then name), run, qrels, topics, corpus, session-run, "
-            "session-qrels, sessions, ratings.",
+            "session-qrels, sessions, ratings, lengths.",
         ),
     ] = "auto",
 ) -> None:
-    """Check files and list every error and warning with file, line and column."""
+    """Check files: say what each one is (kind, format, what it holds) and list every error and
+    warning with file, line and column."""
     from ragbench.formats.validate import validate
 
     report = validate(files, kind=kind, qrels=qrels)
     for problem in report.problems:
         err.print(problem.render(), style="red" if problem.severity == "error" else "yellow")
     if report.truncated:
-        err.print(f"... and {report.truncated} more problems")
-    n_err, n_warn = len(report.errors), len(report.warnings)
+        err.print(f"... and {report.truncated} more problems not listed")
+    for summary in report.files:
+        verdict = "OK" if not summary.errors else _count(summary.errors, "error")
+        if summary.warnings:
+            verdict += ", " + _count(summary.warnings, "warning")
+        out.print(f"{summary.file}: {summary.describe()} - {verdict}")
+    n_err, n_warn = report.error_count, report.warning_count
     verdict = "OK" if report.ok else "FAILED"
-    out.print(f"{verdict}: {len(files)} file(s), {n_err} error(s), {n_warn} warning(s)")
+    files_read = _count(len(report.files), "file")
+    out.print(f"{verdict}: {files_read}, {_count(n_err, 'error')}, {_count(n_warn, 'warning')}")
     if not report.ok:
         raise typer.Exit(2)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 class Correction(str, Enum):
@@ -208,6 +225,10 @@ def compare_command(
         r.run: {m: dict(zip(r.query_ids, r.per_query[m].tolist(), strict=True)) for m in r.measures}
         for r in results
     }
+    from ragbench.evaluation.topic_policy import describe_policy, policy_of
+
+    # One policy with eval: -c scores every judged topic (a run's missing ones 0); without it, the
+    # judged topics every run has results for (a paired test needs the same topics on both sides).
     report = compare(
         scores,
         baselines=baseline or names[0],
@@ -216,13 +237,18 @@ def compare_command(
         alpha=alpha,
         trials=trials,
         seed=seed,
+        missing="zero" if complete else "common",
     )
+    judged = {q for r in results for q in r.query_ids}
+    shared = set.intersection(*(set(r.query_ids) for r in results))
+    policy = describe_policy(policy_of(complete), len(shared), shared=True, left_out=sorted(judged - shared))
     if fmt is CompareFormat.table:
         out.print(report.to_markdown())
+        err.print(policy, style="dim")
     elif fmt is CompareFormat.json:
         import json
 
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+        sys.stdout.write(json.dumps({**report.to_dict(), "topics": policy}, indent=2) + "\n")
     else:
         writers: dict[str, Callable[[], str]] = {
             "markdown": report.to_markdown,
@@ -230,6 +256,7 @@ def compare_command(
             "csv": report.to_csv,
         }
         sys.stdout.write(writers[fmt.value]())
+        err.print(policy, style="dim")
 
 
 @user_errors

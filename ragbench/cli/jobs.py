@@ -13,7 +13,16 @@ import typer
 
 from ragbench.cli.console import err, print_scores, progress_bars, user_errors
 
-index_app = typer.Typer(help="Build retrieval indexes from a JSONL corpus.", no_args_is_help=True)
+CORPUS_HELP = (
+    'Corpus: JSONL ({"id", "contents"} or BEIR {"_id", "title", "text"}), TREC SGML '
+    "(<DOC> <DOCNO> id </DOCNO> with TEXT, HEADLINE, TITLE, HL, HEAD, TTL, DD, DATE, LP, LEADPARA "
+    "fields, as Anserini reads it) or id<TAB>text TSV (a first line may name the columns, e.g. "
+    "docid<TAB>title<TAB>text), each optionally gzipped; told from the content."
+)
+index_app = typer.Typer(
+    help="Build retrieval indexes from a corpus (JSONL, TREC SGML or TSV, optionally gzipped).",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,15 +39,24 @@ def run_command(
     ] = True,
     ray: Annotated[
         bool | None,
-        typer.Option("--ray/--no-ray", help="Run stages on Ray (default: the config's ray.enabled)."),
+        typer.Option("--ray/--no-ray", help="Run stages on Ray, or in this process (default: when it pays)."),
     ] = None,
     measure: Annotated[
         list[str] | None, typer.Option("-m", "--measure", help="Measure to report (repeat).")
     ] = None,
+    plain: Annotated[
+        bool,
+        typer.Option("--plain", help="Write the run file without its ir_metadata header (# lines)."),
+    ] = False,
 ) -> None:
-    """Run a pipeline: build missing indexes, retrieve, fuse, rerank, write the run, store and score it."""
+    """Run a pipeline: build missing indexes, retrieve, fuse, rerank, write the run, store and score it.
+
+    Ray is used when it pays (an LM stage, or topics x depth >= RAGBENCH_RAY_MIN_HITS), or when
+    asked for (--ray, ray.enabled, RAY_ADDRESS). The run file starts with an ir_metadata header in
+    # comment lines (docs/pipelines.md); --plain leaves it out."""
     from ragbench.jobs.config import load_pipeline
-    from ragbench.jobs.pipeline import run_pipeline, summarize_stats
+    from ragbench.jobs.pipeline import run_pipeline
+    from ragbench.jobs.storing import summarize_stats
 
     pipeline = load_pipeline(config)
     with progress_bars() as progress:
@@ -48,8 +66,12 @@ def run_command(
             store=store,
             progress=progress,
             measures=tuple(measure) if measure else None,
+            plain=plain,
         )
-    err.print(f"run file: {result.run_path}")
+    for note in result.notes:
+        err.print(note)
+    header = "" if plain else " (with an ir_metadata header; --plain writes it without)"
+    err.print(f"run file: {result.run_path}{header}")
     err.print("seconds: " + ", ".join(f"{step} {value:.1f}" for step, value in result.seconds.items()))
     for step, rows in result.stage_stats.items():
         summary = summarize_stats(rows)
@@ -65,13 +87,17 @@ def run_command(
     if result.stored_note:
         err.print(result.stored_note)
     if result.scores:
+        from ragbench.evaluation.topic_policy import describe_policy
+
         print_scores([(pipeline.name, result.scores)])
+        topics = len(next(iter(result.per_topic.values()), {}))
+        err.print(describe_policy("complete", topics), style="dim")
 
 
 @index_app.command("bm25")
 @user_errors
 def index_bm25_command(
-    corpus: Annotated[Path, typer.Argument(help="JSONL corpus (id/contents or BEIR).")],
+    corpus: Annotated[Path, typer.Argument(help=CORPUS_HELP)],
     index: Annotated[Path, typer.Argument(help="Index folder to create.")],
     stemmer: Annotated[str, typer.Option("--stemmer", help="porter, krovetz or none.")] = "porter",
     keep_stopwords: Annotated[bool, typer.Option("--keep-stopwords", help="Index stopwords too.")] = False,
@@ -105,7 +131,7 @@ def index_bm25_command(
 @index_app.command("dense")
 @user_errors
 def index_dense_command(
-    corpus: Annotated[Path, typer.Argument(help="JSONL corpus (id/contents or BEIR).")],
+    corpus: Annotated[Path, typer.Argument(help=CORPUS_HELP)],
     index: Annotated[Path, typer.Argument(help="Index folder to create.")],
     model: Annotated[
         str | None,

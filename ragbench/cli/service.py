@@ -32,14 +32,46 @@ def serve_command(
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
 ) -> None:
-    """Run the web service (REST API, leaderboard pages, OpenAPI at /schema) with uvicorn, one worker."""
+    """Run the web service (REST API, leaderboard pages, OpenAPI at /schema) with uvicorn, one worker.
+
+    The port is bound first: a busy port is reported before anything else is printed."""
+    import socket
+
+    from ragbench.errors import InputError
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, OverflowError) as exc:
+        raise InputError(f"cannot listen on {host}:{port}: {exc}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        reason = "the port is in use" if exc.errno in (98, 48, 10048) else (exc.strerror or str(exc))
+        raise InputError(f"cannot listen on {host}:{port}: {reason}") from None
+    try:
+        _serve(sock, host, port)
+    finally:
+        sock.close()
+
+
+def _serve(sock: Any, host: str, port: int) -> None:
     import uvicorn
 
     from api.app import create_app
+    from ragbench.store.db import ensure_default_database
 
+    note = ensure_default_database()
+    if note:
+        err.print(note)
     application = create_app()  # DatabaseNotMigrated -> "run `ragbench db upgrade`", exit 2
+    config = uvicorn.Config(application, workers=1, log_level="info", access_log=False)
+    server = uvicorn.Server(config)
     err.print(f"ragbench: serving on http://{host}:{port} (API docs at /schema)")
-    uvicorn.run(application, host=host, port=port, workers=1, log_level="info", access_log=False)
+    server.run(sockets=[sock])
 
 
 db_app = typer.Typer(help="The service database (RAGBENCH_DATABASE_URL).", no_args_is_help=True)
@@ -128,28 +160,37 @@ def benchmark_add_command(
     session_qrels_text = _read_text(session_qrels, "session qrels") if session_qrels is not None else None
 
     def add(s: Any) -> str:
-        benchmark = service.create_benchmark(
-            s,
-            service.local_admin(s),
-            slug,
-            title=title,
-            description=description,
-            topics_text=topics_text,
-            qrels_text=qrels_text,
-            corpus_ref=corpus,
-            hidden=hidden,
-            measures=measure,
-            sessions_text=sessions_text,
-            session_qrels_text=session_qrels_text,
-            session_measures=session_measure or None,
-        )
+        admin = service.local_admin(s)
+        if sessions_text is None:
+            benchmark, created = service.register_benchmark(
+                s, admin, slug, title=title, description=description, topics_text=topics_text,
+                qrels_text=qrels_text, corpus_ref=corpus, hidden=hidden, measures=measure,
+            )  # fmt: skip
+            if not created:
+                return f"benchmark {slug} exists with the same topics, qrels and measures: nothing to do"
+        else:
+            benchmark = service.create_benchmark(
+                s,
+                admin,
+                slug,
+                title=title,
+                description=description,
+                topics_text=topics_text,
+                qrels_text=qrels_text,
+                corpus_ref=service.normalize_ref(corpus),
+                hidden=hidden,
+                measures=measure,
+                sessions_text=sessions_text,
+                session_qrels_text=session_qrels_text,
+                session_measures=session_measure or None,
+            )
         hidden_note = " (hidden)" if benchmark.hidden else ""
-        line = f"{benchmark.slug}{hidden_note}: {', '.join(benchmark.scored_measures)}"
+        line = f"added benchmark {benchmark.slug}{hidden_note}: {', '.join(benchmark.scored_measures)}"
         if benchmark.has_sessions:
             line += f"\nsessions: {', '.join(benchmark.session_measures)}"
         return line
 
-    out.print(f"added benchmark {_transact(add)}")
+    out.print(_transact(add))
 
 
 @benchmark_app.command("sessions")

@@ -41,34 +41,6 @@ ReferenceOpt = Annotated[
 ]
 
 
-def _read_lengths(path: Path) -> dict[str, tuple[float, float]]:
-    """``doc_id snippet_chars doc_chars`` per line (whitespace-separated, ``#`` comments), read with
-    the TREC readers' line splitter and number syntax."""
-    from ragbench.errors import FormatError
-    from ragbench.formats.lines import content_lines, load, parse_float
-    from ragbench.formats.problems import Problem
-
-    data, name = load(path, None)
-    lengths: dict[str, tuple[float, float]] = {}
-    problems: list[Problem] = []
-    for number, fields in content_lines(data, name, problems):
-        if len(fields) != 3:
-            problems.append(
-                Problem(
-                    name, number, f"expected 3 fields (doc_id snippet_chars doc_chars), found {len(fields)}"
-                )
-            )
-            continue
-        snip, body = parse_float(fields[1]), parse_float(fields[2])
-        if snip is None or body is None or not (0 <= snip < float("inf") and 0 <= body < float("inf")):
-            problems.append(Problem(name, number, "snippet and document lengths must be finite numbers >= 0"))
-            continue
-        lengths[fields[0]] = (snip, body)
-    if problems:
-        raise FormatError(problems)
-    return lengths
-
-
 def _score(
     qrels: Path,
     runs: list[Path],
@@ -84,7 +56,9 @@ def _score(
     pool = new_pool()
     table = read_session_qrels(qrels, pool=pool)
     topics = read_sessions(sessions) if sessions is not None else None
-    doc_lengths = _read_lengths(lengths) if lengths is not None else None
+    from ragbench.formats.lengths import read_lengths
+
+    doc_lengths = read_lengths(lengths) if lengths is not None else None
     results = []
     for run in runs:
         results.append(
@@ -185,11 +159,40 @@ def register(app: typer.Typer) -> None:
         at = np.asarray([position[table.session_ids[i]] for i in rated], np.int64)
         rows = []
         for m in result.measures:
+            x = result.per_query[m][at]
             for name in names:
                 y = table.values[rated, table.names.index(name)]
-                for c in correlate(result.per_query[m][at], y, trials=trials, seed=seed, method=method):
+                for why in _undefined(m, x, name, y):
+                    err.print(f"warning: {why}")
+                for c in correlate(x, y, trials=trials, seed=seed, method=method):
                     rows.append({"measure": m, "rating": name, **c.to_dict()})
+        if any(math.isnan(r["low"]) and not math.isnan(r["estimate"]) for r in rows):
+            err.print(
+                f"note: some {method} intervals are undefined (nan): too few sessions or distinct "
+                "values for the bootstrap; --ci percentile gives an interval where BCa cannot"
+            )
         _print_correlations(rows, fmt)
+
+
+def _undefined(measure: str, x: Any, rating: str, y: Any) -> list[str]:
+    """Why the correlations of ``measure`` with ``rating`` are NaN, if they are."""
+    import numpy as np
+
+    found = []
+    for name, values in ((measure, x), (rating, y)):
+        finite = values[~np.isnan(values)]
+        if finite.size and np.ptp(finite) == 0:
+            found.append(
+                f"{name} is {float(finite[0]):g} in every rated session: its correlations with "
+                f"{rating if name == measure else measure} are undefined (nan)"
+            )
+    return found
+
+
+def _pvalue(value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def _cell(value: float) -> str:
@@ -214,9 +217,17 @@ def _print_correlations(rows: list[dict[str, Any]], fmt: str) -> None:
     for row in rows:
         entry = wide.setdefault((row["measure"], row["rating"]), {"n": row["n"]})
         entry[row["coefficient"]] = f"{_cell(row['estimate'])} [{_cell(row['low'])}, {_cell(row['high'])}]"
-    header = ["measure", "rating", "n", "Pearson r [95% CI]", "Spearman ρ [95% CI]", "Kendall τb [95% CI]"]
+        entry[row["coefficient"] + "_p"] = _pvalue(row["p_value"])
+    header = ["measure", "rating", "n"]
+    for label in ("Pearson r", "Spearman ρ", "Kendall τb"):
+        header += [f"{label} [95% CI]", "p"]
     body = [
-        [m, r, str(e["n"]), e.get("pearson", ""), e.get("spearman", ""), e.get("kendall", "")]
+        [
+            m,
+            r,
+            str(e["n"]),
+            *(e.get(c + suffix, "") for c in ("pearson", "spearman", "kendall") for suffix in ("", "_p")),
+        ]
         for (m, r), e in wide.items()
     ]
     if fmt == "markdown":

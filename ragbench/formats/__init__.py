@@ -1,4 +1,5 @@
-"""Parse and validate the files of a benchmark: TREC runs and qrels, topics, JSONL corpora, sessions.
+"""Parse and validate the files of a benchmark: TREC runs and qrels (also BEIR TSV), topics, corpora
+(JSONL, TREC SGML, TSV), sessions, lengths and run headers (ir_metadata).
 
 Every reader raises :class:`ragbench.errors.FormatError` whose ``problems`` name the file, the
 line, the column and the problem in a plain sentence; :func:`validate` collects them, with

@@ -108,12 +108,12 @@ def read_limited(path: str | os.PathLike[str]) -> bytes:
 
 
 def load(source: Source, name: str | None) -> tuple[bytes, str]:
-    """The bytes of a file (a leading UTF-8 byte-order mark removed, lone CRs made line breaks)
-    and its name for messages.
+    """The bytes of a file (decompressed when gzip; a leading UTF-8 byte-order mark removed, lone
+    CRs made line breaks) and its name for messages.
 
     Raises:
-        FormatError: the file is missing, a directory, unreadable, or larger than
-            ``RAGBENCH_MAX_INPUT_BYTES``.
+        FormatError: the file is missing, a directory, unreadable, corrupt gzip, or larger than
+            ``RAGBENCH_MAX_INPUT_BYTES`` (decompressed).
     """
     data, shown = _raw(source, name)
     return universal_newlines(data), shown
@@ -130,15 +130,19 @@ def load_with_notes(source: Source, name: str | None) -> tuple[bytes, str, list[
 
 
 def _raw(source: Source, name: str | None) -> tuple[bytes, str]:
-    """The bytes as given or read (bounded), without a leading UTF-8 byte-order mark."""
-    if isinstance(source, bytes):
-        return source.removeprefix(b"\xef\xbb\xbf"), name or "<memory>"
+    """The bytes as given or read (bounded), decompressed when gzip, without a leading UTF-8
+    byte-order mark."""
     from ragbench.settings import get_settings
 
+    limit = get_settings().max_input_bytes
+    if isinstance(source, bytes):
+        shown = name or "<memory>"
+        return _gunzip(source, shown, limit).removeprefix(b"\xef\xbb\xbf"), shown
     path = Path(source)
     shown = name or str(source)
     try:
-        return _read_bounded(path, get_settings().max_input_bytes, shown).removeprefix(b"\xef\xbb\xbf"), shown
+        data = _gunzip(_read_bounded(path, limit, shown), shown, limit)
+        return data.removeprefix(b"\xef\xbb\xbf"), shown
     except FileNotFoundError:
         raise FormatError([Problem(shown, 0, "no such file")]) from None
     except IsADirectoryError:
@@ -147,6 +151,27 @@ def _raw(source: Source, name: str | None) -> tuple[bytes, str]:
         raise FormatError([Problem(shown, 0, "permission denied")]) from None
     except OSError as exc:
         raise FormatError([Problem(shown, 0, f"cannot be read: {exc.strerror or exc}")]) from None
+
+
+def _gunzip(data: bytes, name: str, limit: int) -> bytes:
+    """``data`` decompressed when it starts with gzip's magic bytes, else as it is; at most
+    ``limit`` bytes decompressed (a gzip bomb is an error, not an exhausted memory)."""
+    if not data.startswith(b"\x1f\x8b"):
+        return data
+    import gzip
+    import io
+    import zlib
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FormatError([Problem(name, 0, f"the gzip data is corrupt or cut short: {exc}")]) from None
+    if len(out) > limit:
+        raise FormatError(
+            [Problem(name, 0, f"decompressed, larger than RAGBENCH_MAX_INPUT_BYTES ({limit:,} bytes)")]
+        )
+    return out
 
 
 class ProblemList(list[Problem]):

@@ -435,3 +435,33 @@ def _read_jsonl(text: str, builder: _Builder) -> None:
             description=fields.get("description") or fields.get("desc", ""),
             narrative=fields.get("narrative") or fields.get("narr", ""),
         )
+
+
+TOPIC_FIELDS: tuple[str, ...] = ("title", "description", "narrative")
+"""The fields a query can be made of; ``title+description`` joins several (as Anserini's
+``-topicField``)."""
+
+
+def check_topic_field(field: str) -> tuple[str, ...]:
+    """The parts of a topic field spec (``title``, ``description``, ``title+description``...).
+
+    Raises:
+        InputError: an unknown part or an empty spec.
+    """
+    parts = tuple(p.strip().lower() for p in field.split("+"))
+    aliases = {"desc": "description", "narr": "narrative"}
+    parts = tuple(aliases.get(p, p) for p in parts)
+    bad = [p for p in parts if p not in TOPIC_FIELDS]
+    if not parts or bad:
+        raise InputError(
+            f"topic field {field!r}: use {', '.join(TOPIC_FIELDS)}, or several joined by + "
+            "(title+description)"
+        )
+    return parts
+
+
+def query_text(topic: Topic, field: str = "title") -> str:
+    """The query of ``topic`` made of ``field`` (see :func:`check_topic_field`), whitespace collapsed;
+    the parts are joined with a space, empty parts left out."""
+    values = {"title": topic.title, "description": topic.description, "narrative": topic.narrative}
+    return " ".join(" ".join(values[p] for p in check_topic_field(field)).split())

@@ -40,6 +40,17 @@ MAX_RELEVANCE = 1000
 
 RUN_COLUMNS = "query_id Q0 doc_id rank score run_tag"
 QRELS_COLUMNS = "query_id iteration doc_id relevance"
+BEIR_COLUMNS = "query-id<TAB>corpus-id<TAB>score"
+BEIR_HEADER = ("query-id", "corpus-id", "score")
+
+
+def qrels_format(data: bytes) -> str:
+    """``beir`` when the first content line is BEIR's header (``query-id corpus-id score``), else ``trec``."""
+    for raw in data[:4096].split(b"\n"):
+        fields = raw.strip().lower().split()
+        if fields and not fields[0].startswith(b"#"):
+            return "beir" if tuple(f.decode("ascii", "replace") for f in fields) == BEIR_HEADER else "trec"
+    return "trec"
 
 
 def read_run(source: Source, *, name: str | None = None, pool: StringPool | None = None) -> RunTable:
@@ -142,7 +153,8 @@ def _read_run_python(data: bytes, name: str, pool: StringPool) -> RunTable:
 
 
 def read_qrels(source: Source, *, name: str | None = None, pool: StringPool | None = None) -> QrelsTable:
-    """Read TREC qrels (``query_id iteration doc_id relevance`` per line; relevance an integer).
+    """Read TREC qrels (``query_id iteration doc_id relevance`` per line; relevance an integer), or
+    BEIR's qrels TSV (a ``query-id<TAB>corpus-id<TAB>score`` header, then those three columns).
 
     Args:
         source: a path, or the file's bytes.
@@ -154,6 +166,8 @@ def read_qrels(source: Source, *, name: str | None = None, pool: StringPool | No
     """
     data, name = load(source, name)
     pool = new_pool() if pool is None else pool
+    if qrels_format(data) == "beir":
+        return _read_qrels_python(data, name, pool, beir=True)
     if _ctrec is not None and isinstance(pool, _ctrec.Pool):
         parsed = _parse_c(data, 1, pool)
         if parsed is not None:
@@ -162,15 +176,27 @@ def read_qrels(source: Source, *, name: str | None = None, pool: StringPool | No
     return _read_qrels_python(data, name, pool)
 
 
-def _read_qrels_python(data: bytes, name: str, pool: StringPool) -> QrelsTable:
+def _read_qrels_python(data: bytes, name: str, pool: StringPool, *, beir: bool = False) -> QrelsTable:
     problems = ProblemList()
     q: list[int] = []
     d: list[int] = []
     r: list[int] = []
     lines: list[int] = []
     seen: dict[tuple[int, int], int] = {}
+    header = beir
+    shift = 2 if beir else 0  # columns as written: BEIR has no iteration column
     for lineno, fields in content_lines(data, name, problems):
-        if len(fields) != 4:
+        if header:
+            header = False  # BEIR's query-id corpus-id score
+            continue
+        if beir:
+            if len(fields) != 3:
+                problems.append(
+                    Problem(name, lineno, f"expected 3 columns ({BEIR_COLUMNS}), found {len(fields)}")
+                )
+                continue
+            fields = [fields[0], "0", fields[1], fields[2]]
+        elif len(fields) != 4:
             problems.append(
                 Problem(name, lineno, f"expected 4 columns ({QRELS_COLUMNS}), found {len(fields)}")
             )
@@ -178,7 +204,9 @@ def _read_qrels_python(data: bytes, name: str, pool: StringPool) -> QrelsTable:
         rel = parse_int(fields[3])
         if rel is None:
             problems.append(
-                Problem(name, lineno, f"relevance {fields[3]!r} is not an integer", column_of(fields, 3))
+                Problem(
+                    name, lineno, f"relevance {fields[3]!r} is not an integer", column_of(fields, 3) - shift
+                )
             )
             continue
         if not -MAX_RELEVANCE <= rel <= MAX_RELEVANCE:
@@ -187,7 +215,7 @@ def _read_qrels_python(data: bytes, name: str, pool: StringPool) -> QrelsTable:
                     name,
                     lineno,
                     f"relevance {rel} is out of range ({-MAX_RELEVANCE}..{MAX_RELEVANCE})",
-                    column_of(fields, 3),
+                    column_of(fields, 3) - shift,
                 )
             )
             continue
@@ -199,7 +227,7 @@ def _read_qrels_python(data: bytes, name: str, pool: StringPool) -> QrelsTable:
                     name,
                     lineno,
                     f"document {fields[2]!r} is judged twice for topic {fields[0]!r} (first on line {first})",
-                    column_of(fields, 2),
+                    column_of(fields, 2) - shift,
                 )
             )
             continue

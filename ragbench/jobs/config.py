@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragbench.errors import InputError
 from ragbench.formats.located_yaml import LocatedYaml
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
@@ -63,7 +64,10 @@ class StageSpec:
 
 @dataclass(frozen=True)
 class RaySettings:
-    enabled: bool = True
+    """``enabled``: True (always Ray), False (never), None (auto: Ray only when it pays, see
+    :func:`ragbench.jobs.pipeline.ray_decision`)."""
+
+    enabled: bool | None = None
     parallelism: int | None = None
     batch_size: int = 16
 
@@ -154,9 +158,13 @@ def pipeline_from_yaml(
     if benchmark is not None and not SLUG.match(benchmark):
         raise doc.fail("benchmark", f"{benchmark!r}: use 1-100 characters a-z 0-9 . _ -")
     depth = _positive_int(doc, data, "depth", 1000)
-    topic_field = text("topic_field", default="title")
-    if topic_field not in ("title", "description"):
-        raise doc.fail("topic_field", f"{topic_field!r}: use title or description")
+    topic_field = text("topic_field", default="title") or "title"
+    from ragbench.formats.topics import check_topic_field
+
+    try:
+        check_topic_field(topic_field)
+    except InputError as exc:
+        raise doc.fail("topic_field", str(exc)) from None
     corpus = file("corpus")
     output = text("output") or f"runs/{name}.run"
 
@@ -276,15 +284,38 @@ def _ray(doc: LocatedYaml, value: Any) -> RaySettings:
         return RaySettings()
     if isinstance(value, bool):
         return RaySettings(enabled=value)
+    if value == "auto":
+        return RaySettings()
     if not isinstance(value, dict):
         raise doc.fail("ray", "expected true, false or a mapping {parallelism: N, batch_size: N}")
     for key in value:
         if key not in RAY_KEYS:
             raise doc.fail(f"ray.{key}", f"unknown key; use {', '.join(sorted(RAY_KEYS))}")
-    enabled = value.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise doc.fail("ray.enabled", f"expected true or false, got {enabled!r}")
+    enabled = value.get("enabled")
+    if enabled == "auto":
+        enabled = None
+    if enabled is not None and not isinstance(enabled, bool):
+        raise doc.fail("ray.enabled", f"expected true, false or auto, got {enabled!r}")
     parallelism = (
         None if value.get("parallelism") is None else _positive_int(doc, value, "parallelism", 1, "ray.")
     )
     return RaySettings(enabled, parallelism, _positive_int(doc, value, "batch_size", 16, "ray."))
+
+
+PATH_KEYS = frozenset({"corpus", "topics", "qrels", "output", "index", "model", "checkpoint", "cache"})
+
+
+def public_config(raw: Any) -> Any:
+    """The config as stored with the run: every path-valued option by its file name only, so no
+    local path reaches a page or the API."""
+    if isinstance(raw, dict):
+        return {k: _public_value(k, v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [public_config(v) for v in raw]
+    return raw
+
+
+def _public_value(key: str, value: Any) -> Any:
+    if key in PATH_KEYS and isinstance(value, str) and ("/" in value or "\\" in value):
+        return Path(value.replace("\\", "/")).name
+    return public_config(value)

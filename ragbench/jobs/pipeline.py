@@ -16,10 +16,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from ragbench.errors import ConflictError, InputError, NotFoundError
-from ragbench.formats.topics import read_topics
+from ragbench.errors import InputError
+from ragbench.formats.topics import query_text, read_topics
 from ragbench.jobs import registry
-from ragbench.jobs.config import PipelineConfig, StageSpec
+from ragbench.jobs.config import PipelineConfig, StageSpec, public_config
 from ragbench.jobs.execute import run_batches, split
 from ragbench.jobs.ranking import Ranking, sort_hits
 from ragbench.jobs.runfile import format_run, write_run
@@ -46,16 +46,20 @@ class PipelineResult:
     per-query stats (LM rerankers and rewriters)."""
     run_id: int | None = None
     stored_note: str = ""
+    notes: list[str] = field(default_factory=list)
+    """What the user should know: the database created, where the stages ran and why."""
 
 
 def _queries(config: PipelineConfig) -> dict[str, str]:
-    topics = read_topics(config.topics)
-    queries = {}
-    for topic in topics:
-        text = topic.title if config.topic_field == "title" else topic.description
-        queries[topic.query_id] = " ".join(text.split())
-    if not queries:
-        raise InputError(f"{config.topics}: no topics")
+    """The config's topics as queries, made of its ``topic_field`` (a topic with no text there is
+    an error naming it: it could only be searched as an empty query)."""
+    queries = {topic.query_id: query_text(topic, config.topic_field) for topic in read_topics(config.topics)}
+    empty = [q for q, text in queries.items() if not text]
+    if empty:
+        raise InputError(
+            f"{config.topics}: {len(empty)} topic(s) have no {config.topic_field} text "
+            f"(first: {empty[0]!r}); choose another topic_field"
+        )
     return queries
 
 
@@ -85,7 +89,10 @@ def _commit() -> str | None:
 
 
 def _stage_meta(spec: StageSpec) -> dict[str, Any]:
-    return {"name": spec.name, "method": spec.type, **{k: v for k, v in spec.options.items() if k != "index"}}
+    """A stage in the header: its options, with a local path (a model, a cache) by file name only,
+    since the header travels with the run to the service's pages."""
+    options = {k: v for k, v in spec.options.items() if k != "index"}
+    return {"name": spec.name, "method": spec.type, **public_config(options)}
 
 
 def ir_metadata(config: PipelineConfig) -> dict[str, Any]:
@@ -179,28 +186,33 @@ def rank(
     progress: Progress | None = None,
     nodes: dict[str, set[str]] | None = None,
     stats: dict[str, dict[str, dict[str, float]]] | None = None,
+    queries: dict[str, str] | None = None,
 ) -> tuple[Ranking, dict[str, float]]:
     """Run the stages of ``config`` over its topics; returns the final ranking and seconds per step.
 
-    ``nodes``, if given, gets the Ray node ids each step's actors ran on; ``stats`` the per-query
-    stats of the steps whose stages keep them.
+    The topics are read and every stage prepared (options checked, missing indexes built from
+    the corpus, which checks it) before Ray starts. ``use_ray`` None decides by
+    :func:`ray_decision`. ``nodes``, if given, gets the Ray node ids each step's actors ran on;
+    ``stats`` the per-query stats of the steps whose stages keep them; ``queries`` the topics
+    already read.
     """
     nodes = {} if nodes is None else nodes
     stats = {} if stats is None else stats
-    use_ray = config.ray.enabled if use_ray is None else use_ray
-    if use_ray:
-        from ragbench.jobs.cluster import ensure_ray
-
-        ensure_ray()
     seconds: dict[str, float] = {}
-    queries = original = _queries(config)
+    queries = original = _queries(config) if queries is None else queries
     order = list(queries)
+    if use_ray is None:
+        use_ray = ray_decision(config, len(queries))[0]
 
     started = time.perf_counter()
     for spec in (*([config.rewriter] if config.rewriter else []), *config.retrievers,
                  *([config.reranker] if config.reranker else [])):  # fmt: skip
         registry.prepare(spec, progress, use_ray)
     seconds["prepare"] = time.perf_counter() - started
+    if use_ray:
+        from ragbench.jobs.cluster import ensure_ray
+
+        ensure_ray()
 
     if config.rewriter is not None:
         started = time.perf_counter()
@@ -246,6 +258,50 @@ def rank(
     return {q: ranking.get(q, [])[: config.depth] for q in order}, seconds
 
 
+def ray_decision(config: PipelineConfig, topics: int, requested: bool | None = None) -> tuple[bool, str]:
+    """Whether a pipeline runs its stages on Ray, and why (for the user).
+
+    Asked for (``requested``, the config's ``ray.enabled``, or ``RAY_ADDRESS`` naming a cluster):
+    as asked. Otherwise Ray only when it pays for its start-up (seconds, and a process per
+    worker): with an LM stage (a stage type marked ``gpu``: a reranker or LM rewriter, seconds per
+    query, in parallel actors),
+    when topics x depth reaches ``RAGBENCH_RAY_MIN_HITS`` (default 1,000,000), or when an index
+    must be built from a corpus of at least ``RAGBENCH_RAY_MIN_CORPUS_BYTES`` (default 1 GiB).
+    """
+    import os
+
+    from ragbench.settings import get_settings
+
+    if requested is not None:
+        return requested, "asked for" if requested else "--no-ray"
+    if config.ray.enabled is not None:
+        return config.ray.enabled, f"the config's ray.enabled: {str(config.ray.enabled).lower()}"
+    if os.environ.get("RAY_ADDRESS"):
+        return True, "RAY_ADDRESS names a cluster"
+    settings = get_settings()
+    heavy = [spec for spec in (config.rewriter, config.reranker) if spec is not None]
+    lm = [spec for spec in heavy if registry.stage_type(spec).gpu]  # a model per worker
+    if lm:
+        return True, f"an LM stage ({lm[0].kind} {lm[0].type}) runs per query"
+    hits = topics * config.depth
+    if hits >= settings.ray_min_hits:
+        return (
+            True,
+            f"{topics} topics x depth {config.depth} >= {settings.ray_min_hits:,} (RAGBENCH_RAY_MIN_HITS)",
+        )
+    corpus_bytes = 0
+    if config.corpus is not None and any(
+        not os.path.isdir(spec.path(str(spec.options.get("index", "")))) for spec in config.retrievers
+    ):
+        corpus_bytes = os.path.getsize(config.corpus)
+    if corpus_bytes >= settings.ray_min_corpus_bytes:
+        return True, f"indexing a corpus of {corpus_bytes:,} bytes (RAGBENCH_RAY_MIN_CORPUS_BYTES)"
+    return False, (
+        f"{topics} topics x depth {config.depth} = {hits:,} < {settings.ray_min_hits:,} "
+        "(RAGBENCH_RAY_MIN_HITS); --ray runs it on Ray"
+    )
+
+
 def run_pipeline(
     config: PipelineConfig,
     *,
@@ -253,6 +309,7 @@ def run_pipeline(
     store: bool = True,
     progress: Progress | None = None,
     measures: tuple[str, ...] | None = None,
+    plain: bool = False,
 ) -> PipelineResult:
     """Rank, write the run file, store it under the benchmark and score it (once).
 
@@ -264,29 +321,48 @@ def run_pipeline(
 
     Args:
         config: from :func:`ragbench.jobs.config.load_pipeline`.
-        use_ray: overrides the config's ``ray.enabled``.
+        use_ray: overrides the config's ``ray.enabled`` (None: :func:`ray_decision`).
         store: store the run (when the config names a benchmark) in the database of the settings
             (``RAGBENCH_DATABASE_URL``; SQLite under ``RAGBENCH_HOME`` by default).
         progress: ``(label, done, total)`` callback.
         measures: what to report (default: the config's ``measures``, else the pipeline defaults
             of :func:`ragbench.evaluation.registry.default_measures`).
+        plain: write the run file without its ir_metadata header (for tools that cannot skip
+            ``#`` lines); what is stored keeps it.
+
+    Every input is checked before any work (and before Ray starts): the database (the default
+    SQLite one is created on first use), the topics, the qrels, the measures; the corpus is
+    checked as the missing indexes are built from it.
     """
     from ragbench.evaluation.registry import canonical_measures, default_measures
 
     total_started = time.perf_counter()
     storing = store and config.benchmark is not None
+    notes: list[str] = []
     if storing:
-        _check_database()  # an unmigrated or unreachable database fails now, not after the work
+        notes += _check_database()  # an unmigrated or unreachable database fails now, not after the work
+    queries = _queries(config)
+    if config.qrels is not None:
+        from ragbench.formats.trec import read_qrels
+
+        read_qrels(config.qrels)
+    wanted = canonical_measures(list(measures or config.measures or default_measures("pipeline")))
+    ray_used, why = ray_decision(config, len(queries), use_ray)
+    notes.append(f"stages ran {'on Ray' if ray_used else 'in this process'}: {why}")
     nodes: dict[str, set[str]] = {}
     stats: dict[str, dict[str, dict[str, float]]] = {}
-    ranking, seconds = rank(config, use_ray=use_ray, progress=progress, nodes=nodes, stats=stats)
+    ranking, seconds = rank(
+        config, use_ray=ray_used, progress=progress, nodes=nodes, stats=stats, queries=queries
+    )
     data = format_run(ranking, config.name, ir_metadata(config))
-    write_run(config.output, data)
+    write_run(config.output, format_run(ranking, config.name) if plain else data)
     result = PipelineResult(config, ranking, config.output, data, seconds, nodes=nodes, stage_stats=stats)
-    wanted = canonical_measures(list(measures or config.measures or default_measures("pipeline")))
+    result.notes = notes
     stored: dict[str, dict[str, float]] = {}
     if storing:
-        result.run_id, result.stored_note, stored = _store(config, data, seconds, stats)
+        from ragbench.jobs.storing import store_run
+
+        result.run_id, result.stored_note, stored = store_run(config, data, seconds, stats)
     for measure in wanted:
         if measure in stored:
             values = dict(stored[measure])
@@ -307,95 +383,10 @@ def run_pipeline(
     return result
 
 
-def _check_database() -> None:
-    from ragbench.store.db import open_database
+def _check_database() -> list[str]:
+    from ragbench.store.db import ensure_default_database, open_database
 
+    note = ensure_default_database()
     engine, _ = open_database()
     engine.dispose()
-
-
-def summarize_stats(per_query: dict[str, dict[str, float]]) -> dict[str, float]:
-    """Totals and per-query means of a step's stats (``seconds`` also as the median and p95)."""
-    import numpy as np
-
-    summary: dict[str, float] = {"queries": len(per_query)}
-    keys = sorted({key for row in per_query.values() for key in row})
-    for key in keys:
-        values = np.array([row[key] for row in per_query.values() if key in row], dtype=float)
-        summary[f"{key}_total"] = round(float(values.sum()), 6)
-        summary[f"{key}_mean"] = round(float(values.mean()), 6)
-        if key == "seconds":
-            summary["seconds_median"] = round(float(np.median(values)), 6)
-            summary["seconds_p95"] = round(float(np.percentile(values, 95)), 6)
-    return summary
-
-
-def _store(
-    config: PipelineConfig,
-    data: bytes,
-    seconds: dict[str, float],
-    stats: dict[str, dict[str, dict[str, float]]],
-) -> tuple[int | None, str, dict[str, dict[str, float]]]:
-    """Store (registering the benchmark when new) and score the run in one transaction.
-
-    Returns the run id (None when not stored), a note for the user, and the stored scores
-    (``{measure: {"all": mean, topic: value}}``; empty when not stored).
-    """
-    from ragbench.settings import get_settings
-    from ragbench.store import service
-    from ragbench.store.db import database_errors, open_database
-
-    assert config.benchmark is not None
-    engine, factory = open_database()
-    try:
-        with database_errors(get_settings().database_url), factory() as s, s.begin():
-            admin = service.local_admin(s)
-            try:
-                service.get_benchmark(s, config.benchmark, admin)
-                note = ""
-            except NotFoundError:
-                if config.qrels is None:
-                    raise InputError(
-                        f"{config.path}: benchmark {config.benchmark!r} does not exist and the config "
-                        "has no qrels: to register it"
-                    ) from None
-                service.create_benchmark(
-                    s,
-                    admin,
-                    config.benchmark,
-                    title=config.benchmark,
-                    topics_text=Path(config.topics).read_text(encoding="utf-8"),
-                    qrels_text=Path(config.qrels).read_text(encoding="utf-8"),
-                    corpus_ref=config.corpus,
-                    measures=config.measures,
-                )
-                note = f"registered benchmark {config.benchmark!r}; "
-            metadata: dict[str, Any] = {
-                "pipeline": config.raw,
-                "seconds": {k: round(v, 3) for k, v in seconds.items()},
-            }
-            if stats:
-                metadata["stages"] = {
-                    label: {"summary": summarize_stats(rows), "per_query": rows}
-                    for label, rows in stats.items()
-                }
-            try:
-                with s.begin_nested():
-                    run = service.submit_run(
-                        s,
-                        admin,
-                        config.benchmark,
-                        data,
-                        name=config.name,
-                        description=config.description,
-                        metadata=metadata,
-                        filename=Path(config.output).name,
-                    )
-            except ConflictError as exc:
-                return None, f"{note}not stored again: {exc}", {}
-            if run.status == "pending":  # too large to score inline: this command is the worker
-                run = service.score_run(s, run.id)
-            scores = service.run_scores(s, run.id, admin, per_topic=True)
-            return run.id, f"{note}stored as run {run.id} ({run.status})", scores
-    finally:
-        engine.dispose()
+    return [note] if note else []

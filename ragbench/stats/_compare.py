@@ -102,7 +102,8 @@ def compare(
         ci: Coverage of the bootstrap CI of the mean difference (default 0.95).
         ci_method: ``"percentile"`` (default) or ``"bca"``.
         missing: When a run lacks a topic that another run has for that measure: ``"zero"``
-            (default) scores it 0, as trec_eval ``-c`` does; ``"error"`` raises.
+            (default) scores it 0, as trec_eval ``-c`` does; ``"common"`` compares on the topics
+            every run has; ``"error"`` raises.
         tie_tolerance: ``|run - baseline| <= tie_tolerance`` on a topic is a tie (default 1e-12).
 
     Returns:

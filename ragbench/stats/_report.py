@@ -32,6 +32,9 @@ _LATEX_SPECIALS = {
 }
 
 
+_MISSING = {"zero": "scored 0", "common": "left out (only topics every run has)"}
+
+
 @dataclass(frozen=True, slots=True)
 class ComparisonReport(Sequence["PairComparison"]):
     """The comparisons made by :func:`~ragbench.stats.compare` and the parameters that made them.
@@ -190,7 +193,7 @@ class ComparisonReport(Sequence["PairComparison"]):
             f"CI: {self.ci:.0%} {self.ci_method} bootstrap of the mean difference, "
             f"{self.trials:,} resamples, seed {self.seed}. "
             f"W / T / L: topics where the run wins, ties (within {self.tie_tolerance:g}), loses. "
-            f"d: Cohen's d_z. Missing topics: {'scored 0' if self.missing == 'zero' else 'not allowed'}."
+            f"d: Cohen's d_z. Missing topics: {_MISSING.get(self.missing, 'not allowed')}."
         )
 
 

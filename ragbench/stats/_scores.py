@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 #: (run, measure, query_id) may appear once.
 PerTopicScores: TypeAlias = "pd.DataFrame | Mapping[str, Mapping[Any, Mapping[Any, float]]]"
 
-MissingPolicy = Literal["zero", "error"]
-MISSING_POLICIES: tuple[str, ...] = ("zero", "error")
+MissingPolicy = Literal["zero", "common", "error"]
+MISSING_POLICIES: tuple[str, ...] = ("zero", "common", "error")
 
 COLUMNS: tuple[str, ...] = ("run", "measure", "query_id", "value")
 
@@ -62,7 +62,8 @@ def to_score_table(scores: PerTopicScores, *, missing: MissingPolicy = "zero") -
 
     For each measure the topics are every query id that any run has a score for. A run that lacks
     one of them scores 0 there when ``missing="zero"`` (trec_eval's ``-c`` convention: a query the
-    system did not answer retrieved nothing relevant); ``missing="error"`` raises instead.
+    system did not answer retrieved nothing relevant); ``missing="common"`` keeps only the topics
+    every run has (trec_eval's default, applied to all runs at once); ``missing="error"`` raises.
 
     Raises:
         InputError: an unknown ``missing`` policy, a DataFrame without the columns ``run``,
@@ -84,6 +85,12 @@ def to_score_table(scores: PerTopicScores, *, missing: MissingPolicy = "zero") -
         raise InputError("no scores given: need at least one run with one measure")
     for measure in measures:
         _apply_missing(values[measure], runs, measure, topics[measure], policy)
+        if policy == "common":
+            keep = ~np.isnan(values[measure]).any(axis=0)
+            if not keep.any():
+                raise InputError(f"measure {measure!r}: no topic has a score from every run")
+            values[measure] = values[measure][:, keep]
+            topics[measure] = tuple(t for t, k in zip(topics[measure], keep.tolist(), strict=True) if k)
     return ScoreTable(tuple(runs), tuple(measures), topics, values)
 
 
@@ -105,7 +112,8 @@ def _apply_missing(
             f"run {runs[r]!r} lacks {len(lacking)} of the {len(topics)} topics of measure {measure!r} "
             f"({shown}); pass missing='zero' to score them 0"
         )
-    array[absent] = 0.0
+    if policy == "zero":
+        array[absent] = 0.0
 
 
 def _number(value: Any, where: str) -> float:

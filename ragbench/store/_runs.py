@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragbench.errors import ConflictError, InputError, NotFoundError, PermissionDenied, TooLargeError
+from ragbench.formats.ir_metadata import read_ir_metadata
 from ragbench.settings import get_settings
 from ragbench.store._blinding import per_topic_visible
 from ragbench.store._common import (
@@ -166,7 +167,8 @@ def submit_run(
         AuthError: no actor.
         TooLargeError: the file is larger than ``RAGBENCH_MAX_UPLOAD_BYTES``.
         NotFoundError: no such benchmark.
-        FormatError: the run is malformed (every problem with line and column).
+        FormatError: the run is malformed (every problem with line and column), or its
+            ir_metadata header is (it is stored as the run's ``ir_metadata``).
         InputError: a bad system name, url, metadata or kind; a session run on a benchmark without
             sessions.
         ConflictError: the same file was already submitted to this benchmark (and did not fail),
@@ -200,6 +202,7 @@ def submit_run(
         parsed = parse_run(version.content, run_bytes, filename)
     check_shape(benchmark, owner, parsed)
     num_lines, num_topics = parsed_size(parsed)
+    header = read_ir_metadata(run_bytes, filename) if kind == "adhoc" else None
     inline = num_lines <= settings.inline_scoring_lines
     rows = score_rows(parsed, benchmark.measures_of(kind), 0, version.id) if inline else []
     # Compressing cannot overlap the parse: the C reader holds the GIL, which zlib needs between blocks.
@@ -213,6 +216,7 @@ def submit_run(
         sha256=sha256,
         kind=kind,
         content=content,
+        ir_metadata=header,
         num_lines=num_lines,
         num_topics=num_topics,
         status="pending",

@@ -140,8 +140,59 @@ def display_url(url: str) -> str:
         return "<unparsable database URL>"
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (None for another backend or an in-memory database)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def ensure_default_database() -> str | None:
+    """Create or migrate the default database on first use; a note saying so, or None.
+
+    Only the zero-set-up default (``RAGBENCH_DATABASE_URL`` unset: SQLite under
+    ``RAGBENCH_HOME``) is migrated here, whether new or behind: it belongs to this user alone. A
+    database named in ``RAGBENCH_DATABASE_URL`` (PostgreSQL above all) is migrated only by
+    ``ragbench db upgrade``.
+
+    Raises:
+        RagbenchError: the database cannot be created or migrated.
+    """
+    settings = get_settings()
+    if settings.sources.get("database_url", "default") != "default":
+        return None
+    url = settings.database_url
+    path = _sqlite_file(url)
+    if path is None:
+        return None
+    new = not path.exists()
+    if not new:
+        with database_errors(url):
+            engine = make_engine(url)
+            try:
+                if schema_is_current(engine):
+                    return None
+            finally:
+                engine.dispose()
+    upgrade(url)
+    what = "created" if new else "migrated"
+    return (
+        f"ragbench: {what} the database {display_url(url)} (first use; `ragbench db upgrade` does the same)"
+    )
+
+
 def open_database(url: str | None = None) -> tuple[Engine, sessionmaker[Session]]:
     """An engine and a session factory for a command, on a database at the latest migration.
+
+    An SQLite file that does not exist is not created here (it would be left behind empty); call
+    :func:`ensure_default_database` first to create the default one.
 
     Raises:
         RagbenchError: the URL is bad, the database cannot be reached, or it is not migrated
@@ -149,6 +200,11 @@ def open_database(url: str | None = None) -> tuple[Engine, sessionmaker[Session]
         MissingExtraError: the URL's driver is not installed (``pip install 'ragbench[postgres]'``).
     """
     url = url or get_settings().database_url
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        if path.parent.exists() and not path.parent.is_dir():
+            raise RagbenchError(f"cannot open the database {display_url(url)}: {path.parent} is not a folder")
+        raise RagbenchError(NOT_MIGRATED)
     with database_errors(url):
         engine = make_engine(url)
         if not schema_is_current(engine):

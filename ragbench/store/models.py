@@ -282,6 +282,9 @@ class Run(Base):
     retry_at: Mapped[datetime | None] = mapped_column(deferred=True)
     """When the worker may claim the run again after a claim that did not finish (None: at once).
     After the blob (added by a later migration) and deferred, so loading a run never reads it."""
+    ir_metadata: Mapped[dict[str, Any] | None] = mapped_column(deferred=True)
+    """The run file's ir_metadata header (``ragbench.formats.ir_metadata``), None without one.
+    Added after ``content`` (SQLite appends columns) and deferred: lists of runs never read it."""
 
     system: Mapped[System] = relationship()
     benchmark: Mapped[Benchmark] = relationship()

@@ -38,6 +38,15 @@ from ragbench.store._benchmarks import (
     set_hidden,
 )
 from ragbench.store._blinding import BlindComparison, MeanComparison, per_topic_visible
+from ragbench.store._board import (
+    BoardDetail,
+    QrelsStatistics,
+    SignificanceMatrix,
+    board_detail,
+    clear_board_cache,
+    qrels_statistics,
+    significance_matrix,
+)
 from ragbench.store._judging import (
     JudgeRow,
     add_judged_qrels,
@@ -54,6 +63,7 @@ from ragbench.store._leaderboard import (
     compare_runs,
     leaderboard,
 )
+from ragbench.store._registration import normalize_ref, public_ref, register_benchmark
 from ragbench.store._runs import delete_run, get_run, run_scores, submit_run
 from ragbench.store._scoring import score_run
 from ragbench.store._suites import (
@@ -75,10 +85,13 @@ __all__ = (
     "DEFAULT_SUITE_MEASURES",
     "MAX_ATTEMPTS",
     "BlindComparison",
+    "BoardDetail",
     "JudgeRow",
     "Leaderboard",
     "LeaderboardRow",
     "MeanComparison",
+    "QrelsStatistics",
+    "SignificanceMatrix",
     "SuiteBoard",
     "TokenInfo",
     "add_judged_qrels",
@@ -87,6 +100,8 @@ __all__ = (
     "add_session_qrels_version",
     "add_sessions",
     "authenticate",
+    "board_detail",
+    "clear_board_cache",
     "clear_tier_cache",
     "compare_runs",
     "create_benchmark",
@@ -106,16 +121,21 @@ __all__ = (
     "list_suites",
     "list_tokens",
     "local_admin",
+    "normalize_ref",
     "per_topic_visible",
     "process_judge_jobs",
     "process_pending",
+    "public_ref",
+    "qrels_statistics",
     "qrels_versions",
+    "register_benchmark",
     "request_judging",
     "revoke_tokens",
     "run_by_file",
     "run_scores",
     "score_run",
     "set_hidden",
+    "significance_matrix",
     "submit_run",
     "suite_groups",
     "suite_leaderboard",

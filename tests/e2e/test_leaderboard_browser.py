@@ -173,10 +173,9 @@ def table_rows(driver: Any) -> list[dict[str, Any]]:
 
     rows = []
     for tr in driver.find_elements(By.CSS_SELECTOR, "#leaderboard tbody tr"):
-        cell = {
-            c: tr.find_element(By.CSS_SELECTOR, f"td.{c}")
-            for c in ("rank", "system", "score", "tier", "judged")
-        }
+        cell = {c: tr.find_element(By.CSS_SELECTOR, f"td.{c}") for c in ("rank", "system", "tier")}
+        cell["score"] = tr.find_element(By.CSS_SELECTOR, "td.score.sorted .mean")
+        cell["judged"] = tr.find_element(By.CSS_SELECTOR, "td.score[data-measure='Judged@10'] .mean")
         rows.append(
             {
                 "rank": int(cell["rank"].text),

@@ -98,7 +98,57 @@ class SessionMeasures(Provider):
         table = families()
         out = []
         for routed in measures:
-            values, note = table[routed.measure.family](data, routed.measure)
+            # Every case numpy would warn about is handled (zero ideals, zero costs): its
+            # warnings must not reach the user's terminal; the notes below say what happened.
+            with np.errstate(all="ignore"):
+                values, note = table[routed.measure.family](data, routed.measure)
+            notes = [note] if note else []
+            notes += warnings_for(data, routed.measure, values)
             finite = values[~np.isnan(values)]
-            out.append(Values(values, float(finite.mean()) if finite.size else float("nan"), note))
+            mean = float(finite.mean()) if finite.size else float("nan")
+            out.append(Values(values, mean, "; ".join(notes) or None))
         return out
+
+
+NORMALISED = frozenset({"NUM", "nsessDCG", "esNDCG", "esNCG"})
+
+
+def warnings_for(data: SessionData, m: SessionMeasure, values: np.ndarray) -> list[str]:
+    """What the user must be told about a measure's values: sessions with a zero ideal, and a
+    measure that scores every session 0 although some session has relevant documents (with the
+    likely reason)."""
+    import numpy as np
+
+    from ragbench.evaluation.session.common import zero_ideals
+
+    p = data.prepared
+    found = []
+    judged_by_qrels = m.family not in ("NUM", "U") or m["labels"] == "qrels"
+    zero = zero_ideals(p, m) if m.family in NORMALISED and judged_by_qrels else 0
+    if zero:
+        shown = "NaN, left out of the mean" if m.params.get("zero") == "nan" else "0"
+        found.append(
+            f"warning: {zero} of {p.num_sessions} session(s) have a zero ideal (no document judged "
+            f"relevant), so {m.name} is {shown} there"
+        )
+    if values.size and p.num_sessions > zero and np.all(np.nan_to_num(values) == 0):
+        found.append(f"warning: {m.name} is 0 in every session: {_why_zero(data, m)}")
+    return found
+
+
+def _why_zero(data: SessionData, m: SessionMeasure) -> str:
+    if m.family in ("NUM", "U") and m["cost"] == "chars":
+        lengths = [float(m["c_snip"] or 0) + float(m["c_doc"] or 0)]
+        if data.lengths is not None:
+            import numpy as np
+
+            both = data.lengths[0] + data.lengths[1]
+            lengths = [float(np.nanmean(both))] if np.isfinite(both).any() else lengths
+        return (
+            f"with cost=chars, L={m['L']:g} is in characters, and reading one relevant document costs "
+            f"{lengths[0]:,.0f} characters on average, so every gain decays to 0 before it is read; "
+            f"set L in characters, e.g. {m.family}(cost=chars,L={max(10 * lengths[0], 1):.0f})"
+        )
+    if m.family in ("NUM", "U"):
+        return f"no relevant document is read before L={m['L']:g} (the session's cost reaches L first)"
+    return "no session shows a relevant document within the cutoff"

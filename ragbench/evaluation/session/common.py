@@ -47,8 +47,20 @@ def ratio(numerator: np.ndarray, ideal: np.ndarray, measure: SessionMeasure) -> 
     """numerator / ideal; where the ideal is 0: 0.0, or NaN with ``zero=nan``."""
     empty = ideal == 0
     out = np.divide(numerator, np.where(empty, 1.0, ideal))
+    # A session that reaches its ideal is 1 exactly: the two sums run in different orders, and
+    # their last bits may differ (1.0000000000000002 is not a value a normalised measure has).
+    out[np.isclose(numerator, ideal, rtol=1e-12, atol=0.0) & ~empty] = 1.0
     out[empty] = np.nan if measure.params.get("zero") == "nan" else 0.0
     return np.asarray(out)
+
+
+def zero_ideals(p: PreparedSessions, measure: SessionMeasure) -> int:
+    """Sessions whose ideal is 0: no document judged relevant (grade > 0 under the measure's
+    ``neg`` convention); a normalised measure gives them 0 (or NaN with ``zero=nan``)."""
+    grades = labels(p.s_grade, measure)
+    relevant = np.zeros(p.num_sessions, bool)
+    relevant[p.s_session[grades > 0]] = True
+    return int((~relevant).sum())
 
 
 def aggregate_queries(p: PreparedSessions, values: np.ndarray, how: str) -> np.ndarray:

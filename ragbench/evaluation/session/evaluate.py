@@ -17,6 +17,7 @@ from ragbench.evaluation.session.names import Value
 from ragbench.evaluation.session.prepared import prepare
 
 if TYPE_CHECKING:
+    from ragbench.formats.lengths import DocLengths
     from ragbench.formats.sessions import SessionQrels, SessionRun, SessionTopics
 
 Source = str | os.PathLike[str] | bytes
@@ -109,6 +110,21 @@ def _load_lengths(
     return snip, body
 
 
+def _fingerprint(r: registry.Routed, lengths_digest: str | None) -> Any:
+    """The measure's fingerprint; with the lengths file's SHA-256 when the measure read it."""
+    import dataclasses
+
+    fingerprint = r.provider.fingerprint(r.measure)
+    m = r.measure
+    uses_file = (
+        m.family in ("NUM", "U") and m["cost"] == "chars" and (m["c_snip"] is None or m["c_doc"] is None)
+    )
+    if not uses_file:
+        return fingerprint
+    source = f"doc lengths sha256 {lengths_digest[:16]}" if lengths_digest else "doc lengths given in memory"
+    return dataclasses.replace(fingerprint, gains=f"{fingerprint.gains}; {source}")
+
+
 def evaluate_sessions(
     qrels: Any,
     run: Any,
@@ -117,7 +133,7 @@ def evaluate_sessions(
     sessions: SessionTopics | None = None,
     name: str | None = None,
     clicks: Mapping[str, Sequence[Any]] | None = None,
-    doc_lengths: Mapping[str, tuple[float, float]] | None = None,
+    doc_lengths: Mapping[str, tuple[float, float]] | DocLengths | None = None,
     overrides: Mapping[str, Value] | None = None,
 ) -> EvalResult:
     """Score a session run: one value per session and measure, and the mean over sessions.
@@ -132,7 +148,10 @@ def evaluate_sessions(
         sessions: the sessions that count (a benchmark's): qrels and run are checked against them,
             and a session the run lacks scores 0. Default: the run's sessions.
         name: the run's name in the result (default: the file name, or ``run``).
-        doc_lengths: ``{doc: (snippet chars, document chars)}`` for ``cost=chars``.
+        doc_lengths: ``{doc: (snippet chars, document chars)}`` for ``cost=chars``, or a
+            :class:`~ragbench.formats.lengths.DocLengths` read from a file (its SHA-256 is then
+            recorded in the fingerprint of every measure that used it). A measure whose name sets
+            ``c_snip``/``c_doc`` uses those for every document instead.
         overrides: parameters applied to every measure that has them and does not set them, e.g.
             :data:`~ragbench.evaluation.session.names.REFERENCE` (ir_metrics' conventions).
 
@@ -212,7 +231,11 @@ def evaluate_sessions(
         np.asarray(qrels_table.grade, np.int64),
         len(strings),
     )
-    lengths = _load_lengths(doc_lengths, strings)
+    from ragbench.formats.lengths import DocLengths
+
+    digest = doc_lengths.sha256 if isinstance(doc_lengths, DocLengths) else None
+    by_doc = doc_lengths.lengths if isinstance(doc_lengths, DocLengths) else doc_lengths
+    lengths = _load_lengths(by_doc, strings)
     for r in routed:
         m = r.measure
         if m.family in ("NUM", "U") and m["labels"] == "clicks" and not run_table.has_clicks:
@@ -224,6 +247,6 @@ def evaluate_sessions(
         query_ids=session_ids,
         per_query={r.name: v.per_query for r, v in zip(routed, values, strict=True)},
         aggregate={r.name: v.aggregate for r, v in zip(routed, values, strict=True)},
-        fingerprints={r.name: r.provider.fingerprint(r.measure) for r in routed},
+        fingerprints={r.name: _fingerprint(r, digest if lengths is not None else None) for r in routed},
         notes={r.name: v.note for r, v in zip(routed, values, strict=True) if v.note},
     )

@@ -4,7 +4,8 @@ The families (see ``docs/sessions.md`` and the spec for the formulas):
 
 ========================  ================================================================
 ``NUM``                   Normalized U-Measure (Chen, Dou, Mao, CIKM 2023): U of the session
-                          trailtext over U of the ideal session.
+                          trailtext over U of the ideal session (``ideal=judged``: every
+                          judged relevant document; ``ideal=shown``: those the session showed).
 ``U``                     U-measure of the session trailtext (Sakai & Dou, SIGIR 2013).
 ``qU``                    jiepujiang/ir_metrics' per-query time-based U, aggregated.
 ``sessDCG``               session DCG (Järvelin et al., ECIR 2008), conventions A-D.
@@ -58,7 +59,14 @@ _SDCG: dict[str, tuple[Any, Value]] = {
 }
 
 SPECS: dict[str, dict[str, tuple[Any, Value]]] = {
-    "NUM": {**_TRAIL, "c_q": ("num", 10.0), "a2": ("bool", True), "clip": ("bool", True), **_NORMALIZED},
+    "NUM": {
+        **_TRAIL,
+        "c_q": ("num", 10.0),
+        "a2": ("bool", True),
+        "clip": ("bool", True),
+        "ideal": (("judged", "shown"), "judged"),
+        **_NORMALIZED,
+    },
     "U": {**_TRAIL, "c_q": ("num", 0.0), "a2": ("bool", False)},
     "qU": {
         "T": ("pos", 1000.0),

@@ -55,14 +55,16 @@ def _row_labels(p: PreparedSessions, m: SessionMeasure, top: np.ndarray) -> np.n
 def _lengths(
     m: SessionMeasure, docs: np.ndarray, lengths: DocLengths | None, doc_names: Sequence[str] | None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Snippet and document lengths (characters) of ``docs``: per document where given, else the
-    measure's ``c_snip`` / ``c_doc`` constants."""
+    """Snippet and document lengths (characters) of ``docs``: the measure's ``c_snip`` / ``c_doc``
+    when its name sets them (for every document: the name defines the measure), else the lengths
+    file's per-document values."""
     snip = np.full(docs.size, np.nan if m["c_snip"] is None else float(m["c_snip"]))
     body = np.full(docs.size, np.nan if m["c_doc"] is None else float(m["c_doc"]))
     if lengths is not None:
-        known_snip, known_body = lengths[0][docs], lengths[1][docs]
-        snip = np.where(np.isnan(known_snip), snip, known_snip)
-        body = np.where(np.isnan(known_body), body, known_body)
+        if m["c_snip"] is None:
+            snip = lengths[0][docs]
+        if m["c_doc"] is None:
+            body = lengths[1][docs]
     missing = np.isnan(snip) | np.isnan(body)
     if missing.any():
         name = doc_names[int(docs[np.flatnonzero(missing)[0]])] if doc_names is not None else "?"
@@ -92,6 +94,12 @@ def _ideal(
     if m["labels"] == "qrels":
         grade = labels(p.s_grade, m)
         keep = grade > 0
+        if m.params.get("ideal") == "shown":
+            # Only the relevant documents the session showed (in some query's top k): the ideal
+            # is what this user could have had from these result lists, not the judging pool.
+            shown = np.unique(p.row_session[top] * p.num_docs + p.row_doc[top])
+            key = p.s_session * p.num_docs + p.s_doc
+            keep &= np.isin(key, shown)
         session, doc, grade = p.s_session[keep], p.s_doc[keep], grade[keep]
     else:
         clicked = top.copy()
@@ -105,7 +113,9 @@ def _ideal(
     else:
         snip, body = _lengths(m, doc, lengths, doc_names)
         cost = snip + body
-    order = np.lexsort((-grade, -(gain / cost), session))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero-length document: read first
+        per_cost = np.where(cost > 0, gain / np.where(cost > 0, cost, 1.0), np.inf)
+    order = np.lexsort((-grade, -per_cost, session))
     session, gain, cost = session[order], gain[order], cost[order]
     pos = cumsum_in_group(cost, session)
     return per_session(p, session, gain * np.maximum(0.0, 1.0 - pos / m["L"]))
@@ -148,6 +158,7 @@ def num(
     """NUM per session, and how many sessions were clipped to [0, 1] (see the spec, 1.2 step 4)."""
     actual = session_u(p, m, lengths, doc_names)
     ideal = _ideal(p, m, p.row_pos <= m.k, lengths, doc_names)
+    p.cache[("ideal", m.name)] = ideal
     value = ratio(actual, ideal, m)
     clipped = 0
     if m["clip"]:

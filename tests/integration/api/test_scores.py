@@ -75,6 +75,10 @@ def test_leaderboard_json_and_page_match_evaluate(
         for measure in MEASURES:
             board = anon.get("/api/v1/benchmarks/trec-test/leaderboard", params={"measure": measure}).json()
             assert board["measure"] == measure and board["total"] == len(trec_runs)
+            judged = len({line.split()[0] for line in qrels.read_text().splitlines() if line.strip()})
+            assert board["topics"] == (
+                f"topics: all {judged} judged topics; a topic a run lacks counts 0 (-c, as trec_eval -c)"
+            )
             rows = board["rows"]
             assert {r["system"] for r in rows} == set(trec_runs)
             values = [r["value"] for r in rows]

@@ -136,6 +136,26 @@ def own_cases() -> list[Case]:
             headers={"Content-Type": "multipart/form-data; boundary=xyz"},
         ),
         Case("unknown-benchmark", 404, files={"file": ("r.txt", GOOD_LINE.encode(), "text/plain")}),
+        Case(
+            "ir-metadata-unclosed",
+            400,
+            1,
+            files={"file": ("r.txt", f"# ir_metadata.start\n# tag: x\n{GOOD_LINE}".encode(), "text/plain")},
+            detail="ir_metadata header: no '# ir_metadata.end' line before the results",
+        ),
+        Case(
+            "ir-metadata-not-yaml",
+            400,
+            3,
+            files={
+                "file": (
+                    "r.txt",
+                    f"# ir_metadata.start\n# tag: x\n# method: [unclosed\n# ir_metadata.end\n{GOOD_LINE}".encode(),
+                    "text/plain",
+                )
+            },
+            detail="ir_metadata header is not YAML",
+        ),
     ]
 
 
@@ -256,4 +276,38 @@ def test_upload_over_the_limit_is_413(server_factory: Callable[..., Server], tre
 
 def test_fixture_list_is_complete() -> None:
     names = {c.id for c in fixture_cases()}
-    assert names == {p.name for p in BAD.glob("run_*.txt")}, sorted(os.listdir(BAD))
+    assert names == {p.name for p in BAD.glob("run_*")}, sorted(os.listdir(BAD))
+
+
+def test_the_ir_metadata_header_is_stored_and_shown(server: Server, benchmark: str) -> None:
+    header = (
+        "# ir_metadata.start\n# tag: bm25-<b>bold</b>\n# method:\n#   retrieval:\n"
+        "#   - {name: bm25, k1: 0.9, b: 0.4}\n# platform: {software: {libraries: {pyserini: 1.6.0}}}\n"
+        "# ir_metadata.end\n"
+    )
+    with server.client("alice") as alice:
+        response = alice.post(
+            f"/api/v1/benchmarks/{benchmark}/runs",
+            data={"name": "with-header"},
+            files={"file": ("r.txt", (header + GOOD_LINE).encode(), "text/plain")},
+        )
+        assert response.status_code == 201, response.text
+        run = response.json()
+        expected = {
+            "tag": "bm25-<b>bold</b>",
+            "method": {"retrieval": [{"name": "bm25", "k1": 0.9, "b": 0.4}]},
+            "platform": {"software": {"libraries": {"pyserini": "1.6.0"}}},
+        }
+        assert run["ir_metadata"] == expected
+        assert alice.get(f"/api/v1/runs/{run['id']}").json()["ir_metadata"] == expected
+        page = alice.get(f"/runs/{run['id']}").text
+        assert (
+            'id="ir-metadata"' in page and "tag: bm25-&lt;b&gt;bold&lt;/b&gt;" in page and "k1: 0.9" in page
+        )
+        plain = alice.post(
+            f"/api/v1/benchmarks/{benchmark}/runs",
+            data={"name": "no-header"},
+            files={"file": ("r.txt", GOOD_LINE.encode(), "text/plain")},
+        )
+        assert plain.status_code == 201 and plain.json()["ir_metadata"] is None
+        assert 'id="ir-metadata"' not in alice.get(f"/runs/{plain.json()['id']}").text

@@ -357,3 +357,64 @@ def test_token_list_and_revoke(env: dict[str, str], database_url: str) -> None:
             assert service.authenticate(s, bobs).name == "bob"
     finally:
         engine.dispose()
+
+
+def test_benchmark_add_twice_is_a_no_op_and_other_files_say_what_differs(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ragbench.cli import app
+    from ragbench.settings import get_settings
+    from ragbench.store.db import upgrade
+
+    upgrade(database_url)
+    monkeypatch.setenv("RAGBENCH_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    (tmp_path / "topics.txt").write_text(TOPICS)
+    (tmp_path / "qrels.txt").write_text("301 0 d1 1\n302 0 d2 1\n303 0 d3 0\n")
+    (tmp_path / "other.txt").write_text("301 0 d1 1\n302 0 d2 2\n303 0 d3 0\n")
+    add = ["benchmark", "add", "coll", "--topics", str(tmp_path / "topics.txt"), "--corpus", "../c/x.trec"]
+    runner = CliRunner()
+    try:
+        first = runner.invoke(app, [*add, "--qrels", str(tmp_path / "qrels.txt")])
+        assert (first.exit_code, first.stdout) == (
+            0,
+            "added benchmark coll: nDCG@10, AP, P@10, R@1000, RR, Bpref, Judged@10\n",
+        )
+        again = runner.invoke(app, [*add, "--qrels", str(tmp_path / "qrels.txt")])
+        assert again.exit_code == 0
+        assert (
+            again.stdout == "benchmark coll exists with the same topics, qrels and measures: nothing to do\n"
+        )
+        other = runner.invoke(app, [*add, "--qrels", str(tmp_path / "other.txt")])
+        assert other.exit_code == 2
+        assert other.stderr.startswith(
+            "ragbench: error: benchmark 'coll' exists with other files: qrels differ from version 1: "
+            "1 judgment(s) regraded (e.g. topic '302', document 'd2')"
+        )
+    finally:
+        get_settings.cache_clear()
+    engine = make_engine(database_url)
+    try:
+        with session_factory(engine)() as s:
+            stored = service.get_benchmark(s, "coll").corpus_ref
+            assert stored == str(Path.cwd().parent / "c" / "x.trec")  # absolute, without ".."
+    finally:
+        engine.dispose()
+
+
+def test_serve_on_a_busy_port_says_so_before_anything_else(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        done = ragbench(
+            "serve", "--port", str(port), env={"RAGBENCH_HOME": str(tmp_path / "home")}, timeout=120
+        )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == f"ragbench: error: cannot listen on 127.0.0.1:{port}: the port is in use\n"
+    assert not (tmp_path / "home").exists()  # nothing was created before the port was checked

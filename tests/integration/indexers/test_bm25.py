@@ -175,3 +175,127 @@ def test_bad_parameters(cacm_index: Path) -> None:
         RM3(fb_terms=0)
     with pytest.raises(InputError, match="unknown stemmer"):
         build_bm25_index(cacm_index / "x", cacm_index / "y", stemmer="snowball")  # type: ignore[arg-type]
+
+
+# -- TREC SGML: ragbench's streaming reader against Anserini's own TrecCollection ----------------
+
+WORDS = [
+    "retrieval",
+    "evaluation",
+    "index",
+    "query",
+    "document",
+    "ranking",
+    "lucene",
+    "corpus",
+    "topic",
+    "judgment",
+    "relevance",
+    "precision",
+    "recall",
+    "computer",
+    "algorithm",
+    "system",
+    "memory",
+    "network",
+    "language",
+    "parser",
+    "compiler",
+    "storage",
+]
+
+
+def sgml_corpus(path: Path, documents: int = 150, seed: int = 7) -> None:
+    """A TREC SGML corpus exercising what Anserini's TrecCollection does with each construct:
+    kept fields (TEXT, HEADLINE, HEAD, DATE, LP, TITLE), dropped ones (DOCID, BYLINE, text after a
+    closing tag on the same line, a <TEXT> with attributes), multi-line <DOCNO>, one-line and
+    multi-line blocks, block and inline tags, known and unknown entities, comments, non-ASCII."""
+    import random
+
+    rng = random.Random(seed)
+
+    def words(k: int) -> str:
+        return " ".join(rng.choice(WORDS) for _ in range(k))
+
+    out = ["text before the first document is ignored"]
+    for i in range(documents):
+        out.append("<DOC>")
+        out.append(f"<DOCNO>\n FT{i:04d}\n</DOCNO>" if i % 7 == 3 else f"<DOCNO> FT{i:04d} </DOCNO>")
+        out.append(f"<DOCID>{rng.randint(1, 99999)}</DOCID>")
+        if i % 3 == 0:
+            out.append(f"<HEADLINE>\n{words(6)} &amp; {words(2)}\n</HEADLINE>")
+        out.append(f"<BYLINE>By {words(2)}</BYLINE>")
+        if i % 5 == 1:
+            out.append("<DATE>910514</DATE>")
+        if i % 9 == 4:
+            out.append(f"<HEAD>{words(2)} &lt;b&gt; a&#233;b <!-- hidden {words(1)} --> {words(1)}</HEAD>")
+        if i % 10 == 8:
+            out.append(f"<LP>\n  {words(3)}<BR>{words(2)}\n</LP> trailing {words(1)}")
+        if i % 11 == 6:
+            out.append(f"<TEXT TYPE=x>{words(3)}</TEXT>")
+        if i % 4 == 2:
+            out.append(f"<TEXT>{words(8)} &hyph; caf\u00e9 {words(3)}</TEXT>")
+        else:
+            out.append("<TEXT>")
+            for _ in range(rng.randint(1, 4)):
+                out.append(f"<P>\n{words(rng.randint(3, 15))}\n</P>")
+            out.append(f"{words(4)}<F P=102>x{words(1)}</F>{words(2)}")
+            out.append("</TEXT>")
+        if i % 6 == 5:
+            out.append(f"<TITLE>{words(3)}</TITLE>")
+        out.append("</DOC>")
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+
+
+def test_trec_sgml_indexes_as_anserini_reads_it(tmp_path: Path) -> None:
+    from indexers.bm25 import LUCENE_DIR
+    from indexers.jvm import jclass
+    from ragbench.formats.corpus import iter_corpus
+
+    source = tmp_path / "sgml"
+    source.mkdir()
+    corpus_file = source / "corpus.trec"
+    sgml_corpus(corpus_file)
+
+    # 1. The documents: ragbench's streaming reader gives Anserini's ids and contents, in order.
+    paths = jclass("java.nio.file.Paths")
+    segment = jclass("io.anserini.collection.TrecCollection")(paths.get(str(source))).createFileSegment(
+        paths.get(str(corpus_file))
+    )
+    theirs = []
+    documents = segment.iterator()
+    while documents.hasNext():
+        doc = documents.next()
+        theirs.append((doc.id(), doc.contents()))
+    segment.close()
+    assert len(theirs) == 150
+    assert [(d.doc_id, d.contents) for d in iter_corpus(corpus_file)] == theirs
+
+    # 2. The index: ragbench's (streamed, via its JSONL conversion) and Anserini's own build from
+    # the SGML file with TrecCollection and the same analyzer hold the same statistics.
+    mine = build_bm25_index(corpus_file, tmp_path / "ragbench")
+    anserini = tmp_path / "anserini"
+    anserini.mkdir()
+    jclass("io.anserini.index.IndexCollection").main([
+        "-collection", "TrecCollection", "-generator", "DefaultLuceneDocumentGenerator",
+        "-input", str(source), "-index", str(anserini / LUCENE_DIR), "-threads", "1",
+        "-storePositions", "-storeDocvectors", "-storeRaw", "-stemmer", "porter", "-quiet",
+    ])  # fmt: skip
+    utils = jclass("io.anserini.index.IndexReaderUtils")
+    reader = utils.getReader(str(anserini / LUCENE_DIR))
+    stats = utils.getIndexStats(reader)
+    reader.close()
+    assert [int(stats.get(k)) for k in ("documents", "unique_terms", "total_terms")] == [
+        150, mine.unique_terms, mine.total_terms,
+    ]  # fmt: skip
+    assert mine.doc_count == 150
+
+    # 3. The BM25 run over each index is the same file, byte for byte.
+    (anserini / "manifest.json").write_text((tmp_path / "ragbench" / "manifest.json").read_text())
+    queries = {str(q): " ".join(WORDS[q : q + 3]) for q in range(0, 20, 2)}
+    runs = [
+        format_run(BM25Retriever(str(index)).search(queries, 100), "bm25")
+        for index in (tmp_path / "ragbench", anserini)
+    ]
+    assert runs[0] == runs[1]
+    assert runs[0].count(b"\n") > 500

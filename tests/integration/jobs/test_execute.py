@@ -65,8 +65,8 @@ def test_sharded_indexes_and_pipeline_on_two_nodes_match_one_process(
     import ray
 
     assert len([node for node in ray.nodes() if node["Alive"]]) == 2
-    on_cluster = run_pipeline(
-        load_pipeline(write(tmp_path / "cluster", small_cacm, cacm_data, 2)), store=False
+    on_cluster = run_pipeline(  # asked for: too small for Ray by default (ray_decision)
+        load_pipeline(write(tmp_path / "cluster", small_cacm, cacm_data, 2)), use_ray=True, store=False
     )
     single = run_pipeline(
         load_pipeline(write(tmp_path / "single", small_cacm, cacm_data, 1)), use_ray=False, store=False

@@ -104,7 +104,8 @@ def test_ragbench_run_stores_and_scores(
     path = config(tmp_path, cacm_data, bm25_index)
     done = ragbench("run", path, "--no-ray", env=env)
     assert done.returncode == 0, done.stderr
-    assert "registered benchmark 'cacm'; stored as run 1 (scored)" in done.stderr
+    assert "registered benchmark 'cacm' (owner admin, public): 64 topics from topics.cacm.txt" in done.stderr
+    assert "stored as run 1 (scored) of system 'bm25' on 'cacm'" in done.stderr
     run_file = tmp_path / "runs" / "bm25.run"
     expected = evaluate(cacm_data / "qrels.cacm.txt", run_file, ["AP", "P@30", "nDCG@10"], complete=True)
     assert f"{expected.aggregate['AP']:.4f}" in done.stdout

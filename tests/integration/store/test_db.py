@@ -139,7 +139,7 @@ def test_the_session_revision_keeps_existing_data_and_goes_both_ways(database_ur
                 )
             )
         engine.dispose()
-        upgrade(database_url)
+        command.upgrade(config, "5e55b1c0a9d2")  # the session revision
         counts = "SELECT (SELECT COUNT(*) FROM score), (SELECT COUNT(*) FROM run), (SELECT COUNT(*) FROM qrels_version)"
         with engine.connect() as c:
             assert tuple(c.execute(text(counts)).one()) == (1, 1, 1)
@@ -163,6 +163,16 @@ def test_the_session_revision_keeps_existing_data_and_goes_both_ways(database_ur
                 ),
                 {"blob": b"s"},
             )
+        engine.dispose()
+        upgrade(database_url)  # the later revisions keep the rows and the blob before new columns
+        with engine.connect() as c:
+            assert tuple(c.execute(text(counts)).one()) == (1, 1, 2)
+            assert c.execute(text("SELECT ir_metadata FROM run")).scalar_one() is None
+            if c.dialect.name == "sqlite":
+                assert [col["name"] for col in inspect(c).get_columns("run")][-2:] == [
+                    "content",
+                    "ir_metadata",
+                ]
         engine.dispose()
         command.downgrade(config, "aaa4c0df0925")
         with engine.connect() as c:

@@ -268,3 +268,25 @@ def test_metadata_is_bounded_in_depth_and_size(
     ok = {"a": [{"b": [1, 2, {"c": None}]}]}
     run = run_in(service.submit_run, users["alice"], "te", results, name="a", metadata=ok)
     assert run.system.metadata_ == ok
+
+
+def test_the_ir_metadata_header_is_stored_with_the_run(
+    users: dict[str, User],
+    benchmark: Benchmark,
+    results: bytes,
+    run_in: Callable[..., object],
+    factory,
+    table_counts,
+) -> None:
+    header = b"# ir_metadata.start\n# tag: bm25\n# method: {retrieval: [{name: bm25, k1: 0.9}]}\n# ir_metadata.end\n"
+    run = run_in(service.submit_run, users["alice"], "te", header + results, name="with-header")
+    with factory() as s:
+        stored = s.get(Run, run.id)
+        assert stored.ir_metadata == {"tag": "bm25", "method": {"retrieval": [{"name": "bm25", "k1": 0.9}]}}
+    plain = run_in(service.submit_run, users["alice"], "te", results, name="plain")
+    with factory() as s:
+        assert s.get(Run, plain.id).ir_metadata is None
+    before = table_counts()
+    with pytest.raises(FormatError, match=r"ir_metadata header: no '# ir_metadata\.end' line"):
+        run_in(service.submit_run, users["alice"], "te", b"# ir_metadata.start\n" + results, name="bad")
+    assert table_counts() == before

@@ -409,3 +409,90 @@ def test_vectorised_over_many_sessions_matches_one_at_a_time() -> None:
         alone = evaluate_sessions({sid: qrels[sid]}, {sid: run[sid]}, measures)
         for m in together.measures:
             assert together.per_query[m][together.query_ids.index(sid)] == alone.per_query[m][0], (sid, m)
+
+
+# --- The session fixes of issue 16 ---------------------------------------------------------------
+
+
+def test_num_ideal_shown_by_hand() -> None:
+    # Spec 1.4(a) costs: the session showed d1..d6; d7 (grade 2) was judged but never shown.
+    # ideal=shown lists d2 (g=3), d3 (g=1), d5 (g=1) at 60, 120, 180: U* = 3(0.8) + 0.6 + 0.4 = 3.4,
+    # and the actual U is 3.1 (spec 1.4(a)), so NUM = 3.1 / 3.4 where ideal=judged gives 3.1 / 4.8.
+    assert value(f"NUM({CHARS},c_q=30,L=300,ideal=shown)") == pytest.approx(3.1 / 3.4, abs=1e-12)
+    assert value(f"NUM({CHARS},c_q=30,L=300,ideal=judged)") == pytest.approx(3.1 / 4.8, abs=1e-12)
+    # Time preset (spec 1.4(c)): gains (2^r - 1)/4, costs t(2) = 37.6, t(1) = 23; the shown ideal is
+    # d2, d3, d5 at 37.6, 60.6, 83.6 (without d7 at 75.2 in between).
+    ideal = 0.75 * (1 - 37.6 / 1000) + 0.25 * (1 - 60.6 / 1000) + 0.25 * (1 - 83.6 / 1000)
+    actual = 0.75 * (1 - 47.4 / 1000) + 0.25 * (1 - 70.4 / 1000) + 0.25 * (1 - 113.2 / 1000)
+    assert value("NUM(ideal=shown)") == pytest.approx(actual / ideal, abs=1e-12)
+    # Only the top k counts as shown: with k=2 the session showed d1, d2 and d5, d2 (d3 is at rank 3).
+    assert value(f"NUM({CHARS},c_q=30,L=300,ideal=shown)@2") == pytest.approx(
+        (3 * (1 - 70 / 300) + (1 - (70 + 30 + 60) / 300)) / (3 * 0.8 + 0.6), abs=1e-12
+    )
+
+
+def test_ideal_shown_is_in_the_canonical_name_and_judged_is_the_default() -> None:
+    assert parse_session_measure("NUM(ideal=shown)").name == "NUM(L=1000,ideal=shown)"
+    assert parse_session_measure("NUM(ideal=judged)").name == parse_session_measure("NUM").name
+
+
+@pytest.mark.parametrize("queries", [1, 2, 3, 5, 8])
+@pytest.mark.parametrize("grades", [[2, 1], [3, 2, 2, 1, 1], [1, 1, 1], [4, 0, 3, 1, 2, 2, 1]])
+def test_normalised_values_at_their_ideal_are_one_exactly(queries: int, grades: list[int]) -> None:
+    # Every query returns the ideal list: the ratio of two sums taken in different orders must
+    # come out as 1.0, not 1.0000000000000002.
+    docs = [f"d{i}" for i in range(len(grades))]
+    ideal = [d for d, _ in sorted(zip(docs, grades, strict=True), key=lambda x: -x[1])]
+    run = {"s": [ideal] * queries}
+    qrels = {"s": dict(zip(docs, grades, strict=True))}
+    for measure in ("nsessDCG", "nsessDCG(qdisc=0)", "nsessDCG(b=3,bq=2)@5"):
+        assert value(measure, run, qrels, None, "s") == 1.0
+    single = {"s": [ideal]}
+    assert value("NUM", single, qrels, None, "s") == 1.0
+
+
+def test_cost_chars_with_the_default_l_warns_naming_measure_and_reason() -> None:
+    lengths = {f"d{i}": (200.0, 3000.0) for i in range(1, 8)}
+    result = evaluate_sessions(QRELS, RUN, ["NUM(cost=chars)"], doc_lengths=lengths)
+    [name] = result.measures
+    assert result.per_query[name].tolist() == [0.0]  # 3,200 characters a document > L = 1000
+    assert result.notes[name].startswith(f"warning: {name} is 0 in every session: with cost=chars, L=1000")
+    assert "reading one relevant document costs 3,200 characters on average" in result.notes[name]
+    assert "NUM(cost=chars,L=32000)" in result.notes[name]
+
+
+def test_a_zero_ideal_warns_and_numpy_stays_quiet() -> None:
+    import warnings
+
+    run = {"s1": RUN["s1"], "z": [["d1", "d2"]]}
+    qrels = {"s1": QRELS["s1"], "z": {"d1": 0, "d2": 0}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy RuntimeWarning (divide by zero) would raise here
+        result = evaluate_sessions(qrels, run, ["nsessDCG", "NUM", "NUM(cost=chars,c_snip=0,c_doc=0)"])
+    for name in result.measures:
+        assert (
+            "warning: 1 of 2 session(s) have a zero ideal (no document judged relevant)" in result.notes[name]
+        )
+        assert name in result.notes[name]
+
+
+def test_c_snip_and_c_doc_in_the_name_win_over_a_lengths_file() -> None:
+    import hashlib
+
+    from ragbench.formats.lengths import read_lengths
+
+    data = b"".join(b"d%d 1 1\n" % i for i in range(1, 8))  # every document 1 + 1 characters
+    lengths = read_lengths(data, name="lengths.txt")
+    named = evaluate_sessions(QRELS, RUN, [f"NUM({CHARS},c_q=30,L=300)"], doc_lengths=lengths)
+    [name] = named.measures
+    assert named.per_query[name][0] == pytest.approx(0.645833, abs=5e-7)  # spec 1.4(a): the name's costs
+    assert "doc lengths" not in str(named.fingerprints[name])
+    from_file = evaluate_sessions(QRELS, RUN, ["NUM(cost=chars,c_q=30,L=300)"], doc_lengths=lengths)
+    [other] = from_file.measures
+    assert from_file.per_query[other][0] != pytest.approx(0.645833, abs=1e-3)
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    assert f"doc lengths sha256 {digest}" in str(from_file.fingerprints[other])
+    # The file's lengths, when they equal the name's constants, give the name's value.
+    same = read_lengths(b"".join(b"d%d 10 50\n" % i for i in range(1, 8)))
+    equal = evaluate_sessions(QRELS, RUN, ["NUM(cost=chars,c_q=30,L=300)"], doc_lengths=same)
+    assert equal.per_query[other][0] == pytest.approx(0.645833, abs=5e-7)

@@ -1,7 +1,8 @@
 """Every malformed fixture in tests/fixtures/bad/ is rejected at the line EXPECTED.tsv names.
 
 EXPECTED.tsv has one row per fixture: ``filename<TAB>kind<TAB>line<TAB>message substring``, kind
-one of run, qrels, topics, corpus; line 0 means the whole file (an empty one, say).
+one of run, qrels, topics, corpus, lengths; line 0 means the whole file (an empty one, say). Files
+ending in ``.gz`` are gzip-compressed (a truncated one among them).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import pytest
 from support.paths import FIXTURES
 
 from ragbench.errors import FormatError
-from ragbench.formats import Problem, detect_kind, iter_corpus, read_qrels, read_run, read_topics, validate
+from ragbench.formats import Problem, iter_corpus, read_qrels, read_run, read_topics, validate
+from ragbench.formats.detect import detect_path
+from ragbench.formats.lengths import read_lengths
 
 BAD = FIXTURES / "bad"
 
@@ -37,6 +40,7 @@ READERS: dict[str, Callable[[Path], object]] = {
     "qrels": read_qrels,
     "topics": read_topics,
     "corpus": lambda path: list(iter_corpus(path)),
+    "lengths": read_lengths,
 }
 
 
@@ -49,12 +53,12 @@ def assert_first_error(problems: list[Problem], case: Case) -> None:
 
 
 def test_fixture_set_is_complete() -> None:
-    assert len(CASES) >= 25
+    assert len(CASES) >= 80
     listed = {c.name for c in CASES}
     assert len(listed) == len(CASES), "a fixture is listed twice"
     on_disk = {p.name for p in BAD.iterdir()} - {"EXPECTED.tsv"}
     assert on_disk == listed
-    assert {c.kind for c in CASES} == {"run", "qrels", "topics", "corpus"}
+    assert {c.kind for c in CASES} == {"run", "qrels", "topics", "corpus", "lengths"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -73,5 +77,5 @@ def test_validate_reports_fixture(case: Case) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_validate_detects_the_kind_of_fixture(case: Case) -> None:
-    assert detect_kind((BAD / case.name).read_bytes(), case.name) == case.kind
+    assert detect_path(BAD / case.name).kind == case.kind
     assert_first_error(validate(BAD / case.name).problems, case)

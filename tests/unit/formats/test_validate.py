@@ -90,9 +90,13 @@ def test_missing_and_unrecognised_files(tmp_path: Path) -> None:
         (str(tmp_path / "absent.run"), "no such file"),
         (
             str(blob),
-            "cannot tell what kind of file this is (run, qrels, topics or corpus); name the kind explicitly",
+            "cannot tell what kind of file this is: the first line 'some words' has 2 whitespace-separated "
+            "field(s); a run has 6 (query_id Q0 doc_id rank score tag), qrels 4 (query_id 0 doc_id "
+            "relevance), lengths 3 (doc_id snippet_chars doc_chars), TSV topics or corpora id<TAB>text; "
+            "topics and corpora may also be TREC SGML or JSONL; name the kind with --kind",
         ),
     ]
+    assert [(f.kind, f.errors) for f in report.files] == [("run", 1), (None, 1)]
 
 
 def test_explicit_kind_overrides_detection(tmp_path: Path) -> None:

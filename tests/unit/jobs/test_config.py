@@ -52,7 +52,7 @@ def test_a_full_config_resolves_paths_against_its_folder(folder: Path) -> None:
     assert config.retrievers[0].options == {"index": "idx/bm25", "rm3": True}
     assert config.retrievers[1].path("idx/dense") == str(folder / "idx" / "dense")
     assert config.fusion == {"method": "combsum", "k": 60.0, "normalization": "zscore", "weights": (1.0, 0.5)}
-    assert (config.ray.parallelism, config.ray.batch_size, config.ray.enabled) == (2, 8, True)
+    assert (config.ray.parallelism, config.ray.batch_size, config.ray.enabled) == (2, 8, None)
     assert config.measures == ("AP", "P@30")
     assert config.depth == 100
 

@@ -114,8 +114,18 @@ def test_bad_frames() -> None:
 
 
 def test_unknown_missing_policy() -> None:
-    with pytest.raises(InputError, match="'zero', 'error'"):
+    with pytest.raises(InputError, match="'zero', 'common', 'error'"):
         to_score_table(NESTED, missing="skip")  # type: ignore[arg-type]
+
+
+def test_common_keeps_the_topics_every_run_has() -> None:
+    # dense has no AP for q2: AP is over q1 and q3 for both runs; P@10 keeps all three topics.
+    table = to_score_table(NESTED, missing="common")
+    assert table.topics["AP"] == ("q1", "q3")
+    assert table.topics["P@10"] == ("q1", "q2", "q3")
+    assert table.values["AP"].tolist() == [[0.2, 0.1], [0.3, 0.2]]
+    with pytest.raises(InputError, match="no topic has a score from every run"):
+        to_score_table({"a": {"AP": {"q1": 1.0}}, "b": {"AP": {"q2": 1.0}}}, missing="common")
 
 
 def test_ir_measures_iter_calc_rows_with_a_run_column() -> None:
