@@ -32,7 +32,7 @@ types: $(STAMP)
 # Unit, integration and browser tests; PostgreSQL cases need RAGBENCH_TEST_POSTGRES_URL (.ci/run
 # sets it) and browser tests need Debian's chromium + chromium-driver: without them they skip.
 test: $(STAMP) lint types
-	$(VENV)/bin/pytest -n 2 -q -m "not gpu and not slow"
+	$(VENV)/bin/pytest -n 2 -q -m "not gpu and not slow" --durations=40
 
 bench: $(STAMP)
 	$(PY) benchmarks/eval_speed.py
