@@ -25,6 +25,7 @@ from ragbench.errors import (
     InputError,
     NotFoundError,
     PermissionDenied,
+    QuotaExceeded,
     RagbenchError,
     TooLargeError,
 )
@@ -38,6 +39,7 @@ STATUS: tuple[tuple[type[RagbenchError], int], ...] = (
     (PermissionDenied, 403),
     (AuthError, 401),
     (ConflictError, 409),
+    (QuotaExceeded, 429),
     (InputError, 422),
 )
 """First match wins, so subclasses come before their bases; any other RagbenchError is a 400."""
@@ -104,7 +106,10 @@ def error_response(
 
 def ragbench_error_handler(request: Request[Any, Any, Any], exc: RagbenchError) -> Response[Any]:
     """Every error a user can cause, by :data:`STATUS`."""
-    return error_response(request, status_of(exc), str(exc), problems_of(exc))
+    headers = None
+    if isinstance(exc, QuotaExceeded) and exc.retry_after is not None:
+        headers = {"Retry-After": str(exc.retry_after)}
+    return error_response(request, status_of(exc), str(exc), problems_of(exc), headers=headers)
 
 
 def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

@@ -60,3 +60,12 @@ class ConflictError(RagbenchError):
 
 class TooLargeError(RagbenchError):
     """An upload is larger than ``RAGBENCH_MAX_UPLOAD_BYTES`` (HTTP 413)."""
+
+
+class QuotaExceeded(RagbenchError):
+    """A submission quota or a rate limit is used up (HTTP 429); ``retry_after`` is the number of
+    seconds until it frees up again, None when it never does (a total quota)."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

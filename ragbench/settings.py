@@ -76,6 +76,15 @@ SETTINGS: tuple[Setting, ...] = (
             "largest upload the service accepts (larger: 413)"),
     Setting("inline_scoring_lines", "RAGBENCH_INLINE_SCORING_LINES", _integer, lambda s: 300_000,
             "runs up to this many lines are scored inside the request; larger ones by the worker"),
+    Setting("secret_key", "RAGBENCH_SECRET_KEY", _text, lambda s: None,
+            "key signing the pages' sign-in and voter cookies (default: a random key kept in "
+            "HOME/secret_key; set the same one on every replica)", secret=True),
+    Setting("arena_votes_per_minute", "RAGBENCH_ARENA_VOTES_PER_MINUTE", _integer, lambda s: 30,
+            "arena votes one voter (user or anonymous session) may cast in a minute (0: no limit)"),
+    Setting("arena_votes_per_day", "RAGBENCH_ARENA_VOTES_PER_DAY", _integer, lambda s: 1000,
+            "arena votes one voter may cast in 24 hours (0: no limit)"),
+    Setting("arena_rounds", "RAGBENCH_ARENA_ROUNDS", _integer, lambda s: 1000,
+            "bootstrap rounds of the arena's rating intervals on the pages and the API"),
 )  # fmt: skip
 
 
@@ -92,6 +101,10 @@ class Settings:
         token: ``RAGBENCH_TOKEN``, default none.
         max_upload_bytes: ``RAGBENCH_MAX_UPLOAD_BYTES``, default 200 MiB.
         inline_scoring_lines: ``RAGBENCH_INLINE_SCORING_LINES``, default 300,000.
+        secret_key: ``RAGBENCH_SECRET_KEY``, default none (a key file under the home folder).
+        arena_votes_per_minute: ``RAGBENCH_ARENA_VOTES_PER_MINUTE``, default 30.
+        arena_votes_per_day: ``RAGBENCH_ARENA_VOTES_PER_DAY``, default 1,000.
+        arena_rounds: ``RAGBENCH_ARENA_ROUNDS``, default 1,000.
         sources: attribute -> the variable it came from, or ``"default"``.
     """
 
@@ -103,6 +116,10 @@ class Settings:
     token: str | None
     max_upload_bytes: int
     inline_scoring_lines: int
+    secret_key: str | None
+    arena_votes_per_minute: int
+    arena_votes_per_day: int
+    arena_rounds: int
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod

@@ -1,4 +1,6 @@
-"""Statistics for comparing retrieval runs: paired tests, corrections, bootstrap CIs, tiers.
+"""Statistics for comparing retrieval runs: paired tests, corrections, bootstrap CIs, tiers; and
+for the arena: Bradley–Terry ratings with clustered bootstrap intervals, style control, rater
+agreement and agreement between arena and offline rankings.
 
 Everything works on per-topic scores of paired systems (same topics, same order) and needs only
 numpy and scipy; pandas is imported only to read or produce a DataFrame.
@@ -14,14 +16,24 @@ Paired tests return a two-sided p-value; each is also in the :data:`STAT_TESTS` 
 returns a :class:`ComparisonReport`; :func:`significance_tiers` groups a leaderboard into tiers.
 """
 
+from ragbench.stats._arena import ArenaRatings, SystemRating, WinMatrix, arena_ratings, interval_ranks
 from ragbench.stats._bootstrap import CI_METHODS, ConfidenceInterval, bootstrap_ci, paired_bootstrap
+from ragbench.stats._bradley_terry import fit_bradley_terry, mle_exists, pair_table, to_rating
 from ragbench.stats._compare import PairComparison, compare
 from ragbench.stats._correction import CORRECTIONS, Correction, correct
 from ragbench.stats._correlation import COEFFICIENTS, Correlation, correlate
 from ragbench.stats._effect import TIE_TOLERANCE, WinsTiesLosses, cohens_d, wins_ties_losses
 from ragbench.stats._randomization import paired_randomization
+from ragbench.stats._ranking_agreement import (
+    RankingAgreement,
+    VoteAgreement,
+    ranking_agreement,
+    vote_agreement,
+)
+from ragbench.stats._rater_agreement import RaterAgreement, rater_agreement
 from ragbench.stats._report import ComparisonReport
 from ragbench.stats._scores import MISSING_POLICIES, PerTopicScores, ScoreTable, to_score_table
+from ragbench.stats._style_control import Coefficient, StyleControlled, style_control
 from ragbench.stats._tests import STAT_TESTS, StatTest, get_test, paired_ttest, paired_wilcoxon, significance
 from ragbench.stats._tiers import TierEntry, significance_tiers
 
@@ -32,28 +44,46 @@ __all__ = (
     "MISSING_POLICIES",
     "STAT_TESTS",
     "TIE_TOLERANCE",
+    "ArenaRatings",
+    "Coefficient",
     "ComparisonReport",
     "ConfidenceInterval",
     "Correction",
     "Correlation",
     "PairComparison",
     "PerTopicScores",
+    "RankingAgreement",
+    "RaterAgreement",
     "ScoreTable",
     "StatTest",
+    "StyleControlled",
+    "SystemRating",
     "TierEntry",
+    "VoteAgreement",
+    "WinMatrix",
     "WinsTiesLosses",
+    "arena_ratings",
     "bootstrap_ci",
     "cohens_d",
     "compare",
     "correct",
     "correlate",
+    "fit_bradley_terry",
     "get_test",
+    "interval_ranks",
+    "mle_exists",
+    "pair_table",
     "paired_bootstrap",
     "paired_randomization",
     "paired_ttest",
     "paired_wilcoxon",
+    "ranking_agreement",
+    "rater_agreement",
     "significance",
     "significance_tiers",
+    "style_control",
+    "to_rating",
     "to_score_table",
+    "vote_agreement",
     "wins_ties_losses",
 )
