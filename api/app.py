@@ -50,10 +50,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     """
     from api.auth import BearerTokenMiddleware
     from api.cache import ResponseCache, invalidating_middleware
-    from api.controllers import BenchmarkController, CompareController, LeaderboardController, RunController
+    from api.controllers import (
+        ArenaController,
+        BenchmarkController,
+        CompareController,
+        LeaderboardController,
+        RunController,
+    )
+    from api.cookies import Signer, load_secret
     from api.deps import Database, provide_cache, provide_db, provide_principal, provide_worker
     from api.errors import EXCEPTION_HANDLERS
     from api.pages import PageController, template_config
+    from api.pages_arena import ArenaPageController
     from api.worker import ScoringWorker
     from ragbench.settings import get_settings
     from ragbench.store.db import (
@@ -73,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine.dispose()
         raise DatabaseNotMigrated(NOT_MIGRATED)
     factory = session_factory(engine)
+    signer = Signer(load_secret(settings.secret_key, settings.home))
     cache = ResponseCache()
     worker = ScoringWorker(factory, on_scored=cache.invalidate)
 
@@ -86,7 +95,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             LeaderboardController,
             RunController,
             CompareController,
+            ArenaController,
             PageController,
+            ArenaPageController,
         ],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
@@ -96,7 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         middleware=[
             invalidating_middleware(cache),
-            DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema"]),
+            DefineMiddleware(BearerTokenMiddleware, exclude=["^/schema", "^/static"]),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_upload_bytes,
@@ -104,11 +115,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="ragbench",
             version=__version__,
-            description="Retrieval evaluation service: submit TREC runs, read leaderboards, compare runs.",
+            description=(
+                "Retrieval evaluation service: submit TREC runs, read leaderboards, compare runs, "
+                "vote in blind pairwise battles and read the arena's ratings."
+            ),
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
         ),
-        state=State({"db": Database(factory), "worker": worker, "cache": cache, "settings": settings}),
+        state=State(
+            {
+                "db": Database(factory),
+                "worker": worker,
+                "cache": cache,
+                "settings": settings,
+                "signer": signer,
+            }
+        ),
         on_startup=[worker.start],
         on_shutdown=[worker.stop, dispose_engine],
     )

@@ -7,32 +7,23 @@ in the arena so far (ties at random); the run with fewer left-hand appearances s
 the left (ties at random). Counts start from the battles already drawn, so repeated draws stay
 balanced. The schedule is shuffled and its sides rendered (:mod:`ragbench.store._arena_sides`).
 
-**Votes** (:func:`cast_vote`): one per voter per battle (a unique index; a second is a
-``ConflictError``), appended to a log that is never updated or deleted; a retraction
-(:func:`retract_vote`) is a new row. Human voters (signed-in users and anonymous sessions) are
-rate limited per voter (``RAGBENCH_ARENA_VOTES_PER_MINUTE`` and ``_PER_DAY``); on PostgreSQL a
-voter's votes are serialised by an advisory lock so concurrent requests cannot pass the limit
-together. Names stay hidden until the voter has voted (:func:`battle_view`).
+**Votes** are in :mod:`ragbench.store._arena_votes`. Names stay hidden until the voter has voted
+(:func:`battle_view`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from itertools import combinations
-from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ragbench.errors import ConflictError, InputError, NotFoundError, PermissionDenied, QuotaExceeded
-from ragbench.settings import get_settings
+from ragbench.errors import InputError, NotFoundError
 from ragbench.store._arena_sides import (
     DEFAULT_K,
     SIDE_RENDERERS,
@@ -42,7 +33,7 @@ from ragbench.store._arena_sides import (
     topics_of,
 )
 from ragbench.store._common import benchmark_by_slug, now, require_admin
-from ragbench.store.models import HUMAN_VOTERS, VERDICTS, ArenaBattle, ArenaVote, Benchmark, Run, System, User
+from ragbench.store.models import HUMAN_VOTERS, ArenaBattle, ArenaVote, Benchmark, Run, System, User
 
 MAX_K = 100
 MAX_PER_PAIR = 1000
@@ -164,7 +155,7 @@ def _players(s: Session, benchmark: Benchmark, run_ids: Sequence[int] | None) ->
 
 def _names(s: Session, runs: Sequence[Run]) -> dict[int, str]:
     ids = [r.system_id for r in runs]
-    names = dict(s.execute(select(System.id, System.name).where(System.id.in_(ids))).tuples().all())
+    names = dict(s.execute(select(System.id, System.name).where(System.id.in_(ids))).all())
     return {r.id: names[r.system_id] for r in runs}
 
 
@@ -388,135 +379,23 @@ def next_battle(s: Session, slug: str, voter: Voter) -> ArenaBattle | None:
     return found
 
 
-def _check_verdicts(battle: ArenaBattle, answer: str | None, evidence: str | None) -> None:
-    for what, value in (("answer", answer), ("evidence", evidence)):
-        if value is not None and value not in VERDICTS:
-            raise InputError(f"{what} verdict {value!r} is not one of {', '.join(VERDICTS)}")
-    if answer is None and evidence is None:
-        raise InputError("a vote needs a verdict on the answer or on the evidence")
-    if answer is not None and "answer" not in asks_of(battle):
-        raise InputError(f"battle {battle.id} compares rankings: vote on the evidence, not on an answer")
-
-
-def _serialise(s: Session, voter: Voter) -> None:
-    """PostgreSQL: one transaction at a time per voter (the rate limit counts, then inserts)."""
-    if s.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(voter.key.encode()).digest()[:8], "big", signed=True)
-        s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-def _check_rate(s: Session, voter: Voter) -> None:
-    settings = get_settings()
-    moment = now()
-    for limit, window, what in (
-        (settings.arena_votes_per_minute, timedelta(minutes=1), "a minute"),
-        (settings.arena_votes_per_day, timedelta(days=1), "a day"),
-    ):
-        if not limit:
-            continue
-        since = moment - window
-        recent = s.execute(
-            select(func.count(), func.min(ArenaVote.created_at)).where(
-                ArenaVote.voter_key == voter.key, ArenaVote.created_at > since
-            )
-        ).one()
-        if recent[0] >= limit:
-            wait = max(1, int((recent[1] + window - moment).total_seconds()) + 1)
-            raise QuotaExceeded(
-                f"at most {limit} arena votes in {what}: try again in {wait} s", retry_after=wait
-            )
-
-
-def cast_vote(
-    s: Session,
-    battle_id: int,
-    voter: Voter,
-    *,
-    answer: str | None = None,
-    evidence: str | None = None,
-    label: int | None = None,
-    provenance: dict[str, Any] | None = None,
-) -> ArenaVote:
-    """Append a vote to the log.
-
-    Args:
-        s: The session; the caller commits.
-        battle_id: The battle.
-        voter: Who votes (users and anonymous sessions are rate limited).
-        answer: Verdict on the answers: ``a``, ``b``, ``tie`` or ``bad`` (None: not given).
-        evidence: Verdict on the evidence.
-        label: An imported vote's original label.
-        provenance: Where an LM or imported vote came from.
+def unvoted_battles(s: Session, slug: str, voter: Voter, limit: int | None = None) -> list[ArenaBattle]:
+    """The benchmark's battles (with both runs) the voter has not voted on, oldest first: what an
+    LM judge still has to judge.
 
     Raises:
-        NotFoundError: no such battle.
-        InputError: no verdict, a verdict not in ``a b tie bad``, an answer verdict on a battle of
-            two rankings, a battle whose run was deleted.
-        QuotaExceeded: the voter is over the rate limit (429, with the seconds to wait).
-        ConflictError: the voter has voted on this battle already (409).
+        NotFoundError: no such benchmark.
     """
-    battle = get_battle(s, battle_id)
-    _check_verdicts(battle, answer, evidence)
-    if battle.run_a_id is None or battle.run_b_id is None:
-        raise InputError(f"battle {battle_id} lost a run (deleted); it takes no more votes")
-    _serialise(s, voter)
-    if vote_of(s, battle_id, voter) is not None:
-        raise ConflictError(f"you have voted on battle {battle_id} already (one vote per battle)")
-    if voter.kind in ("user", "anon"):
-        _check_rate(s, voter)
-    vote = ArenaVote(
-        benchmark_id=battle.benchmark_id,
-        battle_id=battle.id,
-        query_id=battle.query_id,
-        answer=answer,
-        evidence=evidence,
-        voter_kind=voter.kind,
-        voter_key=voter.key,
-        voter_id=voter.user_id,
-        label=label,
-        provenance=provenance,
-        created_at=now(),
+    benchmark = benchmark_by_slug(s, slug)
+    voted = select(ArenaVote.battle_id).where(ArenaVote.voter_key == voter.key)
+    query = (
+        select(ArenaBattle)
+        .where(
+            ArenaBattle.benchmark_id == benchmark.id,
+            ArenaBattle.run_a_id.is_not(None),
+            ArenaBattle.run_b_id.is_not(None),
+            ArenaBattle.id.not_in(voted),
+        )
+        .order_by(ArenaBattle.id)
     )
-    s.add(vote)
-    try:
-        s.flush()
-    except IntegrityError:  # the same voter, concurrently (SQLite; PostgreSQL waits on the lock)
-        raise ConflictError(f"you have voted on battle {battle_id} already (one vote per battle)") from None
-    return vote
-
-
-def retract_vote(s: Session, vote_id: int, voter: Voter) -> ArenaVote:
-    """Withdraw one's vote: a new row pointing at it (the log is never rewritten). The voter
-    cannot vote on that battle again.
-
-    Raises:
-        NotFoundError: no such vote.
-        PermissionDenied: it is another voter's.
-        ConflictError: it is a retraction, or retracted already.
-    """
-    vote = s.get(ArenaVote, vote_id)
-    if vote is None:
-        raise NotFoundError(f"no arena vote {vote_id}")
-    if vote.voter_key != voter.key:
-        raise PermissionDenied(f"vote {vote_id} is another voter's")
-    if vote.retracts_id is not None:
-        raise ConflictError(f"vote {vote_id} is a retraction")
-    _serialise(s, voter)
-    if s.scalar(select(ArenaVote.id).where(ArenaVote.retracts_id == vote_id)) is not None:
-        raise ConflictError(f"vote {vote_id} is retracted already")
-    retraction = ArenaVote(
-        benchmark_id=vote.benchmark_id,
-        battle_id=vote.battle_id,
-        query_id=vote.query_id,
-        voter_kind=vote.voter_kind,
-        voter_key=vote.voter_key,
-        voter_id=vote.voter_id,
-        retracts_id=vote.id,
-        created_at=now(),
-    )
-    s.add(retraction)
-    try:
-        s.flush()
-    except IntegrityError:
-        raise ConflictError(f"vote {vote_id} is retracted already") from None
-    return retraction
+    return list(s.scalars(query.limit(limit) if limit else query))

@@ -23,7 +23,6 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ragbench.store._arena_ratings import (
@@ -31,12 +30,13 @@ from ragbench.store._arena_ratings import (
     arena_board,
     choose_aspect,
     effective_votes,
+    offline_means,
     per_topic_matrix,
     rated_votes,
 )
-from ragbench.store._common import benchmark_by_slug, latest_version
+from ragbench.store._common import benchmark_by_slug
 from ragbench.store._runs import per_topic_visible
-from ragbench.store.models import ALL_TOPICS, Score, User
+from ragbench.store.models import User
 
 LABEL_CATEGORIES = (-2, -1, 0, 1, 2)
 SIGN_CATEGORIES = (-1, 0, 1)
@@ -184,19 +184,7 @@ def _measure_agreement(
 ) -> MeasureAgreement | None:
     from ragbench.stats import RankingAgreement, ranking_agreement, vote_agreement
 
-    version = latest_version(s, benchmark.id)
-    means = dict(
-        s.execute(
-            select(Score.run_id, Score.value).where(
-                Score.run_id.in_(list(strength)),
-                Score.qrels_version_id == version.id,
-                Score.measure == measure,
-                Score.query_id == ALL_TOPICS,
-            )
-        )
-        .tuples()
-        .all()
-    )
+    means = offline_means(s, benchmark, list(strength), measure)
     runs = [run for run in strength if run in means]
     if len(runs) < 2:
         return None

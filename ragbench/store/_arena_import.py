@@ -99,7 +99,7 @@ def import_pairwise(
         .where(System.benchmark_id == benchmark.id)
         .group_by(System.name)
     )
-    runs: dict[str, int] = dict(s.execute(latest).tuples().all())
+    runs: dict[str, int] = {str(name): int(run) for name, run in s.execute(latest).all()}
     texts = query_texts(benchmark)
     problems: list[Problem] = []
     reported: set[str] = set()

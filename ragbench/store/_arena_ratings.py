@@ -97,7 +97,7 @@ def effective_votes(s: Session, benchmark: Benchmark, voters: Voters = "human") 
         query = query.where(ArenaVote.voter_kind == "llm")
     else:
         query = query.where(ArenaVote.voter_key == voters)
-    rows: list[Any] = list(s.execute(query).tuples())
+    rows: list[Any] = list(s.execute(query).all())
     return [VoteRow(*row) for row in rows]
 
 
@@ -350,6 +350,23 @@ def arena_style(
     )
 
 
+def offline_means(s: Session, benchmark: Benchmark, run_ids: Sequence[int], measure: str) -> dict[int, float]:
+    """The runs' means on ``measure`` against the latest qrels version (public, also when hidden)."""
+    from ragbench.store._common import latest_version
+    from ragbench.store.models import ALL_TOPICS, Score
+
+    version = latest_version(s, benchmark.id)
+    found = s.execute(
+        select(Score.run_id, Score.value).where(
+            Score.run_id.in_(list(run_ids)),
+            Score.qrels_version_id == version.id,
+            Score.measure == measure,
+            Score.query_id == ALL_TOPICS,
+        )
+    ).all()
+    return {int(run): float(value) for run, value in found}
+
+
 def per_topic_matrix(
     s: Session, benchmark: Benchmark, run_ids: Sequence[int], measure: str
 ) -> tuple[list[str], np.ndarray]:
@@ -412,5 +429,5 @@ def export_votes(s: Session, actor: User | None, slug: str) -> list[dict[str, An
             "label": v.label,
             "provenance": v.provenance,
         }
-        for v, b in s.execute(query).tuples()
+        for v, b in s.execute(query).all()
     ]

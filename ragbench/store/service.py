@@ -20,12 +20,11 @@ from ragbench.store._arena import (
     DrawReport,
     Voter,
     battle_view,
-    cast_vote,
     create_battle,
     draw_battles,
     get_battle,
     next_battle,
-    retract_vote,
+    unvoted_battles,
 )
 from ragbench.store._arena_agreement import ArenaAgreement, arena_agreement
 from ragbench.store._arena_import import ImportReport, import_pairwise
@@ -37,8 +36,10 @@ from ragbench.store._arena_ratings import (
     clear_arena_cache,
     effective_votes,
     export_votes,
+    offline_means,
 )
 from ragbench.store._arena_sides import register_side_renderer, side_features
+from ragbench.store._arena_votes import cast_vote, retract_vote
 from ragbench.store._benchmarks import (
     add_qrels_version,
     add_session_qrels_version,
@@ -52,6 +53,7 @@ from ragbench.store._benchmarks import (
 from ragbench.store._leaderboard import (
     Leaderboard,
     LeaderboardRow,
+    canonical_measure,
     clear_tier_cache,
     compare_runs,
     leaderboard,
@@ -79,6 +81,7 @@ __all__ = (
     "arena_style",
     "authenticate",
     "battle_view",
+    "canonical_measure",
     "cast_vote",
     "clear_arena_cache",
     "clear_tier_cache",
@@ -99,6 +102,7 @@ __all__ = (
     "list_benchmarks",
     "local_admin",
     "next_battle",
+    "offline_means",
     "per_topic_visible",
     "process_pending",
     "qrels_versions",
@@ -109,5 +113,6 @@ __all__ = (
     "set_hidden",
     "side_features",
     "submit_run",
+    "unvoted_battles",
     "user_by_name",
 )
