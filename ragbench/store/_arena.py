@@ -3,8 +3,8 @@
 **Battles** (:func:`draw_battles`): for a benchmark's players (by default the latest run of each
 system whose kind the arena can show), every pair meets ``per_pair`` times. Each battle's topic is
 one both runs answer, chosen among those the pair has not met on yet and, of those, the least used
-in the arena so far (ties at random); the run with fewer left-hand appearances so far is shown on
-the left (ties at random). Counts start from the battles already drawn, so repeated draws stay
+in the arena so far (ties at random); of the two runs, the one shown on the left less often
+(relative to the right) so far goes left (ties at random). Counts start from the battles already drawn, so repeated draws stay
 balanced. The schedule is shuffled and its sides rendered (:mod:`ragbench.store._arena_sides`).
 
 **Votes** are in :mod:`ragbench.store._arena_votes`. Names stay hidden until the voter has voted
@@ -208,7 +208,7 @@ def draw_battles(
     rng = random.Random(seed)
     pair_topics: dict[tuple[int, int], set[str]] = {}
     topic_use: Counter[str] = Counter()
-    left: Counter[int] = Counter()
+    left: Counter[int] = Counter()  # per run: times shown on the left minus times on the right
     for left_id, right_id, topic in s.execute(
         select(ArenaBattle.run_a_id, ArenaBattle.run_b_id, ArenaBattle.query_id).where(
             ArenaBattle.benchmark_id == benchmark.id
@@ -217,6 +217,7 @@ def draw_battles(
         topic_use[topic] += 1
         if left_id is not None and right_id is not None:
             left[left_id] += 1
+            left[right_id] -= 1
             pair_topics.setdefault((min(left_id, right_id), max(left_id, right_id)), set()).add(topic)
     schedule: list[tuple[Run, Run, str]] = []
     skipped: list[tuple[int, int]] = []
@@ -232,13 +233,12 @@ def draw_battles(
             q = rng.choice([c for c in candidates if topic_use[c] == least])
             met.add(q)
             topic_use[q] += 1
-            a, b = (
-                (x, y)
-                if left[x.id] < left[y.id] or (left[x.id] == left[y.id] and rng.random() < 0.5)
-                else (y, x)
-            )
-            left[a.id] += 1
-            schedule.append((a, b, q))
+            # The run shown on the left less often than on the right so far goes left.
+            lean_x, lean_y = left[x.id], left[y.id]
+            first, second = (x, y) if lean_x < lean_y or (lean_x == lean_y and rng.random() < 0.5) else (y, x)
+            left[first.id] += 1
+            left[second.id] -= 1
+            schedule.append((first, second, q))
     if not schedule:
         raise InputError("no two runs answer a topic in common: nothing to draw")
     rng.shuffle(schedule)
