@@ -40,7 +40,7 @@ def win_rate_heatmap(
     """The win rate of each row against each column (wins plus half the ties, over their votes),
     rows and columns in leaderboard order; each cell's tooltip gives the counts."""
     n = len(labels)
-    width = LABEL_WIDTH + n * CELL + 10
+    width = LABEL_WIDTH + n * CELL + 140  # room for the last column's slanted label
     height = HEADER_HEIGHT + n * CELL + 30
     title = "Pairwise win rate: row against column (wins + ties/2, over their votes)"
     parts = [

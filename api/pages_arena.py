@@ -235,6 +235,7 @@ def arena_context(
         "offline": offline,
         "offline_rank": offline_rank,
         "style": style,
+        "style_order": sorted(range(len(style.systems)), key=lambda i: -style.rating[i]) if style else [],
         "style_names": {str(r.run_id): r.system for r in human.rows},
         "style_error": style_error,
         "agreement": agreement,

@@ -3,9 +3,10 @@
 Position bias is the best-known failure of LM judges (Zheng et al., MT-Bench, 2023): the same
 pair is judged once with side ``a`` first and once with ``b`` first. A verdict counts only when
 both orders agree on the winner; a judge that changes its mind when the sides swap gives a tie
-(``consistent`` false), as MT-Bench's protocol does. Replies are read strictly: the reply must
-start with ``1``, ``2`` or ``tie``; anything else is a failure, counted and reported, never a
-vote. Every verdict carries the provenance of both replies (model, backend fingerprint, prompt
+(``consistent`` false), as MT-Bench's protocol does. Replies are read strictly: a reply must name
+exactly one of ``1``, ``2`` or ``tie`` as a word of its own ("2", "The answer is 1.", "Tie");
+one that names none, or more than one ("Response 1 is worse than 2"), is a failure, counted and
+reported, never a vote. Every verdict carries the provenance of both replies (model, backend fingerprint, prompt
 hashes, decoding parameters, the replies themselves), and the LM layer's cache makes a rerun
 free and identical.
 
@@ -28,7 +29,7 @@ MAX_TOKENS = 6
 SIDE_CHARS = 2400
 """Characters of one side shown to the judge (answers and document texts are cut beyond)."""
 DOC_CHARS = 300
-_REPLY = re.compile(r"^\s*[\"'(\[]?\s*(1|2|tie)\b", re.IGNORECASE)
+_VERDICT = re.compile(r"(?<![\w.])(1|2|tie)(?![\w]|\.\d)", re.IGNORECASE)
 
 SYSTEM = (
     "You are a careful assessor comparing two responses to a search query. Judge which response "
@@ -94,11 +95,12 @@ def conversation(
 
 
 def parse(reply: str) -> str | None:
-    """``first``, ``second`` or ``tie`` from a reply starting with ``1``, ``2`` or ``tie``; else None."""
-    found = _REPLY.match(reply)
-    if found is None:
+    """``first``, ``second`` or ``tie`` when the reply names exactly one of ``1``, ``2``, ``tie``
+    (as words of their own); None otherwise."""
+    named = {m.lower() for m in _VERDICT.findall(reply)}
+    if len(named) != 1:
         return None
-    return {"1": "first", "2": "second"}.get(found.group(1).lower(), "tie")
+    return {"1": "first", "2": "second"}.get(named.pop(), "tie")
 
 
 def combine(in_order: str, swapped: str) -> tuple[str, bool]:
@@ -176,7 +178,7 @@ def _verdict(battle: Mapping[str, Any], forward: Reply, backward: Reply) -> Verd
             None,
             False,
             texts,
-            error=f"reply {bad[:60]!r} does not start with 1, 2 or tie",
+            error=f"reply {bad[:60]!r} does not name exactly one of 1, 2, tie",
             provenance=provenance,
         )
     verdict, consistent = combine(orders[0], orders[1])

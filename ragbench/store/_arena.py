@@ -4,8 +4,9 @@
 system whose kind the arena can show), every pair meets ``per_pair`` times. Each battle's topic is
 one both runs answer, chosen among those the pair has not met on yet and, of those, the least used
 in the arena so far (ties at random); of the two runs, the one shown on the left less often
-(relative to the right) so far goes left (ties at random). Counts start from the battles already drawn, so repeated draws stay
-balanced. The schedule is shuffled and its sides rendered (:mod:`ragbench.store._arena_sides`).
+(relative to the right) so far goes left (ties at random). Counts start from the battles already
+drawn, so repeated draws stay balanced. The schedule is shuffled and its sides rendered
+(:mod:`ragbench.store._arena_sides`).
 
 **Votes** are in :mod:`ragbench.store._arena_votes`. Names stay hidden until the voter has voted
 (:func:`battle_view`).

@@ -2,17 +2,20 @@
 
 Each comparison of the file (:func:`ragbench.formats.pairwise.read_pairwise`) becomes a battle
 between the runs of the two systems it names (the latest run of the system of that name on the
-benchmark; ``model1`` shown as side ``a``, ``model2`` as ``b``, with the two answers as the
-sides), and each annotator's label a vote by ``import:<source>:<annotator>``: the label's sign
-gives the winner (positive: ``model2``, i.e. ``b``; negative: ``a``; 0: a tie), the label itself
-is kept. The whole file is checked before anything is written: systems without a run on the
-benchmark, topics the benchmark does not have (when it has topics) and a file imported before
-(the same source and comparison) are errors, and nothing is stored.
+benchmark), with the two answers as the sides, placed left and right at random (seeded by the
+source, so an import is reproducible) as drawn battles are; each annotator's label becomes a vote
+by ``import:<source>:<annotator>``: the label's sign gives the winner (positive: ``model2``;
+negative: ``model1``; 0: a tie), the label itself is kept as written (relative to the file's
+``model1`` and ``model2``, with ``swapped`` in the provenance when ``model1`` is side ``b``). The
+whole file is checked before anything is written: systems without a run on the benchmark, topics
+the benchmark does not have (when it has topics) and a file imported before (the same source and
+comparison) are errors, and nothing is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +54,12 @@ class ImportReport:
     signs: Any
 
 
-def _verdict(label: int) -> str:
-    return "b" if label > 0 else "a" if label < 0 else "tie"
+def _verdict(label: int, swapped: bool) -> str:
+    """The verdict for side ``a`` of a label that prefers ``model2`` when positive."""
+    if label == 0:
+        return "tie"
+    model2_won = label > 0
+    return "b" if model2_won != swapped else "a"
 
 
 def import_pairwise(
@@ -122,19 +129,27 @@ def import_pairwise(
     if done:
         raise ConflictError(f"source {source!r} was imported into {slug!r} already ({done} comparisons)")
     created = now()
+    rng = random.Random(source)
     battles: dict[str, ArenaBattle] = {}
+    swapped: dict[str, bool] = {}
     for j in judgments:
         if j.instance not in battles:
+            swap = swapped[j.instance] = rng.random() < 0.5
+            left, right = (
+                ((j.system_2, j.answer_2), (j.system_1, j.answer_1))
+                if swap
+                else ((j.system_1, j.answer_1), (j.system_2, j.answer_2))
+            )
             battles[j.instance] = ArenaBattle(
                 benchmark_id=benchmark.id,
                 query_id=j.query_id,
                 query_text=j.query,
-                run_a_id=runs[j.system_1],
-                run_b_id=runs[j.system_2],
-                system_a=j.system_1,
-                system_b=j.system_2,
-                side_a=answer_side(j.answer_1),
-                side_b=answer_side(j.answer_2),
+                run_a_id=runs[left[0]],
+                run_b_id=runs[right[0]],
+                system_a=left[0],
+                system_b=right[0],
+                side_a=answer_side(left[1]),
+                side_b=answer_side(right[1]),
                 source="import",
                 external_id=f"{source}#{j.instance}",
                 created_at=created,
@@ -146,7 +161,7 @@ def import_pairwise(
             benchmark_id=benchmark.id,
             battle_id=battles[j.instance].id,
             query_id=j.query_id,
-            answer=_verdict(j.label),
+            answer=_verdict(j.label, swapped[j.instance]),
             voter_kind="import",
             voter_key=Voter.annotator(source, j.annotator).key,
             label=j.label,
