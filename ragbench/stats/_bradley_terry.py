@@ -210,27 +210,26 @@ def fit_strengths(
     incidence = np.zeros((i.size, k))
     incidence[np.arange(i.size), i] = 1.0
     incidence[np.arange(i.size), j] = -1.0
+    transposed = np.ascontiguousarray(incidence.T)
     degree = np.abs(incidence)
-    # The likelihood does not change when every strength moves by the same amount; adding 11ᵀ to
-    # the Hessian makes each Newton system well-conditioned without moving the solution (its
-    # gradient is orthogonal to 1 once the strengths sum to zero).
-    gauge = np.ones((k, k)) / k
+    # The likelihood does not change when every strength moves by the same amount; adding 11ᵀ/k
+    # to the Hessian makes each Newton system well-conditioned without moving the solution (the
+    # gradient is orthogonal to 1 once the strengths sum to zero). The Hessians are written into
+    # one buffer: the pairs' entries and the diagonal change, every other entry stays 1/k.
+    upper, lower, diagonal = i * k + j, j * k + i, np.arange(k) * (k + 1)
+    buffer = np.full((rounds, k * k), 1.0 / k)
     converged = np.zeros(rounds, dtype=bool)
     active = np.arange(rounds)
     for _ in range(max_iterations):
         th = theta[active]
-        diff = th[:, i] - th[:, j]
-        p = _sigmoid(diff)
+        p = _sigmoid(th @ transposed)
         ns = n[active]
         gradient = (s[active] - ns * p) @ incidence - ridge * th
         w = ns * p * (1.0 - p)
-        hessian = np.zeros((active.size, k, k))
-        hessian[:, i, j] = -w
-        hessian[:, j, i] = -w
-        diagonal = np.arange(k)
-        hessian[:, diagonal, diagonal] = w @ degree + ridge
-        hessian += gauge
-        step = np.linalg.solve(hessian, gradient[..., None])[..., 0]
+        hessian = buffer[: active.size]
+        hessian[:, upper] = hessian[:, lower] = 1.0 / k - w
+        hessian[:, diagonal] = w @ degree + (ridge + 1.0 / k)
+        step = np.linalg.solve(hessian.reshape(-1, k, k), gradient[..., None])[..., 0]
         largest = np.abs(step).max(axis=1)
         step *= np.minimum(1.0, MAX_STEP / np.maximum(largest, 1e-300))[:, None]
         theta[active] = th + step

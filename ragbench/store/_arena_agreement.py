@@ -23,11 +23,14 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ragbench.store._arena_ratings import (
     OUTCOME,
     arena_board,
+    cache_key,
+    cached,
     choose_aspect,
     effective_votes,
     offline_means,
@@ -36,7 +39,7 @@ from ragbench.store._arena_ratings import (
 )
 from ragbench.store._common import benchmark_by_slug
 from ragbench.store._runs import per_topic_visible
-from ragbench.store.models import User
+from ragbench.store.models import Score, User
 
 LABEL_CATEGORIES = (-2, -1, 0, 1, 2)
 SIGN_CATEGORIES = (-1, 0, 1)
@@ -150,8 +153,24 @@ def arena_agreement(
 
     benchmark = benchmark_by_slug(s, slug)
     visible = per_topic_visible(benchmark, actor)
-    board = arena_board(s, slug, voters=voters, aspect=aspect, rounds=rounds, seed=seed)
     names = [canonical_measure(benchmark, m) for m in measures] if measures else list(benchmark.measures)
+    # Scores change when runs are scored or re-scored (new rows): the largest score id says so.
+    scores = s.scalar(select(func.max(Score.id)))
+    key = cache_key(s, benchmark, "agreement", voters, aspect, tuple(names), rounds, seed, visible, scores)
+    return cached(key, lambda: _agreement(s, benchmark, visible, voters, aspect, names, rounds, seed))
+
+
+def _agreement(
+    s: Session,
+    benchmark: Any,
+    visible: bool,
+    voters: str,
+    aspect: str | None,
+    names: list[str],
+    rounds: int | None,
+    seed: int,
+) -> ArenaAgreement:
+    board = arena_board(s, benchmark.slug, voters=voters, aspect=aspect, rounds=rounds, seed=seed)
     results = []
     ratings = board.ratings
     if ratings is not None and ratings.rated:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from sqlalchemy import func, select
@@ -35,6 +35,7 @@ CLUSTERS = ("battle", "topic", "voter")
 ASPECTS = ("answer", "evidence")
 OUTCOME = {"a": 1.0, "b": 0.0, "tie": 0.5, "bad": 0.5}
 CACHE_SIZE = 64
+T = TypeVar("T")
 MAX_ROUNDS = 10_000
 FEATURES: tuple[tuple[str, Literal["count", "share"]], ...] = (
     ("length", "count"),
@@ -176,8 +177,28 @@ def rated_votes(rows: Sequence[VoteRow], aspect: str) -> list[tuple[VoteRow, str
     return [(r, v) for r in rows if (v := r.answer if aspect == "answer" else r.evidence) is not None]
 
 
-_cache: OrderedDict[tuple[Any, ...], ArenaBoard] = OrderedDict()
+_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _cache_lock = threading.Lock()
+
+
+def cache_key(s: Session, benchmark: Benchmark, *parts: Any) -> tuple[Any, ...]:
+    """A key that changes whenever the benchmark's vote log or battles do (module docstring)."""
+    return (str(s.get_bind().engine.url), benchmark.id, _log_state(s, benchmark), *parts)
+
+
+def cached(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, or its cached result under ``key`` (LRU, :data:`CACHE_SIZE` entries)."""
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            found: T = _cache[key]
+            return found
+    value = compute()
+    with _cache_lock:
+        _cache[key] = value
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return value
 
 
 def clear_arena_cache() -> None:
@@ -215,20 +236,29 @@ def arena_board(
         NotFoundError: no such benchmark.
         InputError: a bad aspect, cluster or number of rounds.
     """
-    from ragbench.stats import arena_ratings
-
     benchmark = benchmark_by_slug(s, slug)
     rounds = _check(cluster, rounds)
-    state = _log_state(s, benchmark)
-    key = (str(s.get_bind().engine.url), benchmark.id, voters, aspect, cluster, rounds, seed, state)
-    with _cache_lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+    key = cache_key(s, benchmark, "board", voters, aspect, cluster, rounds, seed)
+    return cached(key, lambda: _board(s, benchmark, slug, voters, aspect, cluster, rounds, seed))
+
+
+def _board(
+    s: Session,
+    benchmark: Benchmark,
+    slug: str,
+    voters: Voters,
+    aspect: str | None,
+    cluster: str,
+    rounds: int,
+    seed: int,
+) -> ArenaBoard:
+    from ragbench.stats import arena_ratings
+
+    battles = _log_state(s, benchmark)[2]
     rows = effective_votes(s, benchmark, voters)
     chosen = choose_aspect(rows, aspect)
     rated = rated_votes(rows, chosen)
-    board = ArenaBoard(slug, voters, chosen, cluster, (), None, (), state[2], len(rated))
+    board = ArenaBoard(slug, voters, chosen, cluster, (), None, (), battles, len(rated))
     if rated:
         run_ids = sorted({r.run_a for r, _ in rated} | {r.run_b for r, _ in rated})
         index = {run: i for i, run in enumerate(run_ids)}
@@ -282,14 +312,10 @@ def arena_board(
             board_rows,
             result,
             tuple(run_ids),
-            state[2],
+            battles,
             len(rated),
             tuple(notes),
         )
-    with _cache_lock:
-        _cache[key] = board
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
     return board
 
 
@@ -311,11 +337,18 @@ def arena_style(
         NotFoundError: no such benchmark.
         InputError: bad arguments, no votes, no covariate that varies, a disconnected graph.
     """
+    benchmark = benchmark_by_slug(s, slug)
+    rounds = _check(cluster, rounds)
+    key = cache_key(s, benchmark, "style", voters, aspect, cluster, rounds, seed)
+    return cached(key, lambda: _style(s, benchmark, voters, aspect, cluster, rounds, seed))
+
+
+def _style(
+    s: Session, benchmark: Benchmark, voters: Voters, aspect: str | None, cluster: str, rounds: int, seed: int
+) -> Any:
     from ragbench.stats import style_control
     from ragbench.store._arena_sides import side_features
 
-    benchmark = benchmark_by_slug(s, slug)
-    rounds = _check(cluster, rounds)
     rows = effective_votes(s, benchmark, voters)
     rated = rated_votes(rows, choose_aspect(rows, aspect))
     if not rated:

@@ -259,3 +259,50 @@ def test_the_arena_revision_keeps_old_votes_and_goes_both_ways(database_url: str
         upgrade(database_url)
     finally:
         engine.dispose()
+
+
+def test_agreement_with_offline_measures_and_blinding(
+    factory: Factory, users: dict[str, User], runs: dict[str, int], run_in: Callable[..., Any]
+) -> None:
+    from scipy.stats import kendalltau
+
+    with factory() as s, s.begin():
+        battles = [
+            (b.id, b.run_a_id, b.run_b_id, b.query_id)
+            for b in service.draw_battles(s, _root(s, users), "te", per_pair=3, seed=8).battles
+        ]
+    per_topic = {
+        run: service.run_scores(s_, run, None, per_topic=True)["AP"]
+        for s_ in [factory()]
+        for run in runs.values()
+    }
+    # People vote for the run with the higher AP on the battle's topic (a tie when equal).
+    voter = service.Voter.anonymous("cd" * 16)
+    expected_agree = expected_ties = 0
+    with factory() as s, s.begin():
+        for battle_id, a, b, q in battles:
+            diff = per_topic[a][q] - per_topic[b][q]
+            verdict = "a" if diff > 0 else "b" if diff < 0 else "tie"
+            expected_agree += verdict != "tie"
+            expected_ties += verdict == "tie"
+            service.cast_vote(s, battle_id, voter, evidence=verdict)
+    get_settings.cache_clear()
+    admin_view = run_in(service.arena_agreement, "te", _root_of(factory, users), measures=["AP"], rounds=200)
+    (ap,) = admin_view.measures
+    assert ap.battles.agree == expected_agree and ap.battles.disagree == 0 and ap.battles.rate == 1.0
+    assert ap.battles.votes == len(battles)
+    board = run_in(service.arena_board, "te", rounds=200)
+    strengths = {r.run_id: s_.strength for r, s_ in zip(board.rows, board.ratings.systems, strict=True)}
+    means = {run: per_topic[run]["all"] for run in runs.values()}
+    order = sorted(strengths)
+    assert ap.ranking.tau == pytest.approx(
+        kendalltau([strengths[r] for r in order], [means[r] for r in order]).statistic
+    )
+    assert ap.ranking.low <= ap.ranking.tau <= ap.ranking.high
+    # Hidden: non-admins get the rank correlation of the means, nothing derived from per-topic scores.
+    with factory() as s, s.begin():
+        service.set_hidden(s, _root(s, users), "te", True)
+    blind = run_in(service.arena_agreement, "te", None, measures=["AP"], rounds=200)
+    (ap_blind,) = blind.measures
+    assert blind.withheld and ap_blind.battles is None and ap_blind.ranking.to_dict()["low"] is None
+    assert ap_blind.ranking.tau == pytest.approx(ap.ranking.tau)
