@@ -271,11 +271,8 @@ def test_agreement_with_offline_measures_and_blinding(
             (b.id, b.run_a_id, b.run_b_id, b.query_id)
             for b in service.draw_battles(s, _root(s, users), "te", per_pair=3, seed=8).battles
         ]
-    per_topic = {
-        run: service.run_scores(s_, run, None, per_topic=True)["AP"]
-        for s_ in [factory()]
-        for run in runs.values()
-    }
+    with factory() as s:
+        per_topic = {run: service.run_scores(s, run, None, per_topic=True)["AP"] for run in runs.values()}
     # People vote for the run with the higher AP on the battle's topic (a tie when equal).
     voter = service.Voter.anonymous("cd" * 16)
     expected_agree = expected_ties = 0
