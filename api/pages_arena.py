@@ -7,7 +7,9 @@ LM ratings, agreement with the offline measures and between raters, style contro
 ``/signin``, ``/signout``: a signed cookie for the pages (:mod:`api.cookies`).
 
 The voter is the signed-in user, or else an anonymous session kept in a signed cookie (set when a
-battle page is first shown). Vote forms carry a CSRF token bound to the voter and the battle.
+battle page is first shown). Vote forms carry a CSRF token bound to the voter and the battle. The
+battle page names the systems only once this voter has voted, admins included (the API shows
+admins the names at once, to manage battles).
 """
 
 from __future__ import annotations

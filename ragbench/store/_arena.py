@@ -104,8 +104,7 @@ class BattleView:
 
     Attributes:
         battle: The battle.
-        asks: The verdicts the battle asks for: ``("answer", "evidence")`` when a side is an
-            answer, ``("evidence",)`` for two rankings.
+        asks: The verdicts the battle asks for (:func:`asks_of`).
         revealed: Whether the run and system names may be shown.
         vote: The voter's vote on it (None: not voted).
     """
@@ -117,9 +116,13 @@ class BattleView:
 
 
 def asks_of(battle: ArenaBattle) -> tuple[str, ...]:
-    """The verdicts a battle asks for (see :class:`BattleView`)."""
-    kinds = {battle.side_a.get("kind"), battle.side_b.get("kind")}
-    return ("answer", "evidence") if "answer" in kinds else ("evidence",)
+    """The verdicts a battle asks for: a ranking is evidence (``("evidence",)``); answers are
+    judged as answers, and their evidence too when a side cites any (``("answer", "evidence")``)."""
+    sides = (battle.side_a, battle.side_b)
+    if not any(side.get("kind") == "answer" for side in sides):
+        return ("evidence",)
+    cited = any(side.get("citations") or side.get("passages") for side in sides)
+    return ("answer", "evidence") if cited else ("answer",)
 
 
 def query_texts(benchmark: Benchmark) -> dict[str, str]:

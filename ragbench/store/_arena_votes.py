@@ -30,8 +30,11 @@ def _check_verdicts(battle: ArenaBattle, answer: str | None, evidence: str | Non
             raise InputError(f"{what} verdict {value!r} is not one of {', '.join(VERDICTS)}")
     if answer is None and evidence is None:
         raise InputError("a vote needs a verdict on the answer or on the evidence")
-    if answer is not None and "answer" not in asks_of(battle):
+    asks = asks_of(battle)
+    if answer is not None and "answer" not in asks:
         raise InputError(f"battle {battle.id} compares rankings: vote on the evidence, not on an answer")
+    if evidence is not None and "evidence" not in asks:
+        raise InputError(f"battle {battle.id} shows answers without citations: vote on the answer")
 
 
 def _serialise(s: Session, voter: Voter) -> None:

@@ -100,14 +100,14 @@ def test_signed_in_keyboard_vote(server: Server, browser: Any) -> None:
     screenshot(browser, ARTIFACTS / "arena-battle-before-vote.png")
 
     # Vote by keyboard only: the first answer choice has the focus; the arrow moves to B, Tab goes
-    # to the (optional) evidence question, Tab again to the button, Enter votes.
+    # to the button (imported answers cite nothing: no evidence question), Enter votes.
     focused = browser.switch_to.active_element
     assert focused.get_attribute("name") == "answer" and focused.get_attribute("value") == "a"
     focused.send_keys(Keys.ARROW_RIGHT)
     chosen = browser.switch_to.active_element
     assert chosen.get_attribute("value") == "b" and chosen.is_selected()
+    assert not browser.find_elements(By.ID, "evidence-choice")
     chosen.send_keys(Keys.TAB)
-    browser.switch_to.active_element.send_keys(Keys.TAB)
     button = browser.switch_to.active_element
     assert button.get_attribute("id") == "vote-button"
     button.send_keys(Keys.ENTER)
