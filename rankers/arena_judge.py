@@ -6,9 +6,9 @@ both orders agree on the winner; a judge that changes its mind when the sides sw
 (``consistent`` false), as MT-Bench's protocol does. Replies are read strictly: a reply must name
 exactly one of ``1``, ``2`` or ``tie`` as a word of its own ("2", "The answer is 1.", "Tie");
 one that names none, or more than one ("Response 1 is worse than 2"), is a failure, counted and
-reported, never a vote. Every verdict carries the provenance of both replies (model, backend fingerprint, prompt
-hashes, decoding parameters, the replies themselves), and the LM layer's cache makes a rerun
-free and identical.
+reported, never a vote. Every verdict carries the provenance of both replies (model, backend
+fingerprint, prompt hashes, decoding parameters, the replies themselves), and the LM layer's
+cache makes a rerun free and identical.
 
 Battles between two rankings ask which result list better serves the query (an ``evidence``
 verdict); battles with an answer ask which answer is better (an ``answer`` verdict).

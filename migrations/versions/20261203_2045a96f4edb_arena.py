@@ -140,7 +140,9 @@ def _old_table() -> sa.Table:
 
 
 def _system_names(bind: Any) -> dict[int, str]:
-    rows = bind.execute(sa.text('SELECT run.id, system.name FROM run JOIN system ON system.id = run.system_id'))
+    rows = bind.execute(
+        sa.text("SELECT run.id, system.name FROM run JOIN system ON system.id = run.system_id")
+    )
     return {int(run_id): str(name) for run_id, name in rows}
 
 
