@@ -43,7 +43,8 @@ def test_point_ratings_are_the_bradley_terry_fit_and_rows_add_up() -> None:
 
 def test_same_seed_same_intervals_other_seed_other_intervals() -> None:
     a, b, out, topic = votes(300, seed=2)
-    for clusters, label in ((None, "battle"), (topic, "topic")):
+    voter = np.random.default_rng(9).integers(0, 30, a.size)
+    for clusters, label in ((None, "battle"), (topic, "topic"), (voter, "voter")):
         first = arena_ratings(a, b, out, NAMES, clusters=clusters, cluster=label, rounds=300, seed=7)
         again = arena_ratings(a, b, out, NAMES, clusters=clusters, cluster=label, rounds=300, seed=7)
         other = arena_ratings(a, b, out, NAMES, clusters=clusters, cluster=label, rounds=300, seed=8)
