@@ -1,16 +1,30 @@
-"""The arena over HTTP: REST battles and votes, bad input, the vote log, the pages and their cookies."""
+"""The arena over HTTP: REST battles and votes, bad input, the vote log, the pages and their cookies.
+
+One server per database for the module (SQLite, then PostgreSQL when available), limited to 3
+votes a minute per voter; each test has a benchmark of its own."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
+import pytest
 from support.arena import RAG_PAIRWISE
-from support.webserver import Server, read_qrels, synthetic_run, table_counts
+from support.webserver import (
+    Server,
+    create_users,
+    migrate,
+    read_qrels,
+    start_server,
+    synthetic_run,
+    table_counts,
+)
 
 QUALITY = {"strong": 3.0, "fair": 0.8, "weak": 0.0}
 
@@ -35,10 +49,35 @@ def arena(server: Server, trec_eval_data: Path, slug: str = "te") -> dict[str, i
     return ids
 
 
-def test_battles_votes_ratings_and_bad_input(
-    server_factory: Callable[..., Server], trec_eval_data: Path
-) -> None:
-    server = server_factory(RAGBENCH_ARENA_VOTES_PER_MINUTE="3", RAGBENCH_ARENA_ROUNDS="200")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A migrated database with admin, alice and bob, and a server on it for the module."""
+    folder = tmp_path_factory.mktemp(f"arena-api-{request.param}")
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{folder / 'ragbench.db'}"
+        else:
+            admin_url = os.environ.get("RAGBENCH_TEST_POSTGRES_URL")
+            if not admin_url:
+                pytest.skip("no PostgreSQL server: set RAGBENCH_TEST_POSTGRES_URL (.ci/run does)")
+            from ragbench.store.db import scratch_postgres_database
+
+            url = stack.enter_context(scratch_postgres_database(admin_url, prefix="ragbench_test"))
+        migrate(url)
+        started = start_server(
+            url,
+            create_users(url),
+            folder / "server.log",
+            RAGBENCH_ARENA_VOTES_PER_MINUTE="3",
+            RAGBENCH_ARENA_ROUNDS="200",
+        )
+        stack.callback(started.stop)
+        yield started
+
+
+def test_battles_votes_ratings_and_bad_input(server: Server, trec_eval_data: Path) -> None:
+    counted = ("arena_vote", "arena_battle")
+    before = table_counts(server.database_url, counted)
     runs = arena(server, trec_eval_data)
     with server.client("alice") as alice:
         assert alice.post("/api/v1/benchmarks/te/arena/draw", json={}).status_code == 403
@@ -157,10 +196,8 @@ def test_battles_votes_ratings_and_bad_input(
             == 409
         )
     # 3 votes, a retraction and an imported vote; 6 drawn battles and 1 imported.
-    assert table_counts(server.database_url, ("arena_vote", "arena_battle")) == {
-        "arena_vote": 5,
-        "arena_battle": 7,
-    }
+    after = table_counts(server.database_url, counted)
+    assert {t: after[t] - before[t] for t in counted} == {"arena_vote": 5, "arena_battle": 7}
 
 
 def _csrf(html: str) -> str:
@@ -169,19 +206,16 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
-def test_pages_anonymous_and_signed_in_voting(
-    server_factory: Callable[..., Server], trec_eval_data: Path
-) -> None:
-    server = server_factory(RAGBENCH_ARENA_ROUNDS="200")
-    runs = arena(server, trec_eval_data)
+def test_pages_anonymous_and_signed_in_voting(server: Server, trec_eval_data: Path) -> None:
+    runs = arena(server, trec_eval_data, slug="pg")
     with server.client("admin") as admin:
         assert (
-            admin.post("/api/v1/benchmarks/te/arena/draw", json={"per_pair": 1, "seed": 2}).status_code == 201
+            admin.post("/api/v1/benchmarks/pg/arena/draw", json={"per_pair": 1, "seed": 2}).status_code == 201
         )
     with server.client() as browser:
-        page = browser.get("/benchmarks/te/arena")
+        page = browser.get("/benchmarks/pg/arena")
         assert page.status_code == 200 and 'id="no-votes"' in page.text and "style=" not in page.text
-        response = browser.get("/benchmarks/te/arena/vote")
+        response = browser.get("/benchmarks/pg/arena/vote")
         assert response.status_code == 303 and "rb_voter" in response.headers.get("set-cookie", "")
         assert (
             "httponly" in response.headers["set-cookie"].lower()
@@ -209,28 +243,28 @@ def test_pages_anonymous_and_signed_in_voting(
             },
         )
         assert again.status_code in (403, 409)
-        board = browser.get("/benchmarks/te/arena")
+        board = browser.get("/benchmarks/pg/arena")
         assert 'id="arena-leaderboard"' in board.text and "<svg" in board.text
     with server.client() as fresh:  # another anonymous voter has its own session
         response = fresh.get(battle_url)
         assert 'id="vote-form"' in response.text
         # The sign-in cookie names the user on pages, never on the API.
-        signin = fresh.post("/signin", data={"token": server.tokens["bob"], "next": battle_url})
+        signin = fresh.post("/signin", data={"token": server.tokens["alice"], "next": battle_url})
         assert signin.status_code == 303 and signin.headers["location"] == battle_url
         page = fresh.get(battle_url)
-        assert "bob" in page.text and 'id="vote-form"' in page.text
-        assert fresh.get("/api/v1/benchmarks/te/arena/next").status_code == 401
+        assert '<span class="who">alice</span>' in page.text and 'id="vote-form"' in page.text
+        assert fresh.get("/api/v1/benchmarks/pg/arena/next").status_code == 401
         voted = fresh.post(f"{battle_url}/vote", data={"evidence": "tie", "csrf": _csrf(page.text)})
         assert voted.status_code == 303
         assert fresh.post("/signin", data={"token": "rb_wrong", "next": "//evil.example"}).status_code == 401
         assert (
-            fresh.post("/signin", data={"token": server.tokens["bob"], "next": "//evil.example"}).headers[
+            fresh.post("/signin", data={"token": server.tokens["alice"], "next": "//evil.example"}).headers[
                 "location"
             ]
             == "/"
         )
-    with server.client("bob") as bob:  # bob's page vote is his API vote
+    with server.client("alice") as alice:  # alice's page vote is her API vote
         battle_id = int(battle_url.rsplit("/", 1)[1])
-        body = bob.get(f"/api/v1/arena/battles/{battle_id}").json()
+        body = alice.get(f"/api/v1/arena/battles/{battle_id}").json()
         assert body["revealed"] and body["vote"]["evidence"] == "tie"
     assert sorted(runs.values())
