@@ -1,30 +1,19 @@
 """The arena over HTTP: REST battles and votes, bad input, the vote log, the pages and their cookies.
 
-One server per database for the module (SQLite, then PostgreSQL when available), limited to 3
-votes a minute per voter; each test has a benchmark of its own."""
+One server per database (SQLite, then PostgreSQL when available), limited to 3 votes a minute per
+voter, for both the REST half and the pages half; each half has a benchmark of its own."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 import re
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from support.arena import RAG_PAIRWISE
-from support.webserver import (
-    Server,
-    create_users,
-    migrate,
-    read_qrels,
-    start_server,
-    synthetic_run,
-    table_counts,
-)
+from support.webserver import Server, read_qrels, synthetic_run, table_counts
 
 QUALITY = {"strong": 3.0, "fair": 0.8, "weak": 0.0}
 
@@ -49,33 +38,14 @@ def arena(server: Server, trec_eval_data: Path, slug: str = "te") -> dict[str, i
     return ids
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A migrated database with admin, alice and bob, and a server on it for the module."""
-    folder = tmp_path_factory.mktemp(f"arena-api-{request.param}")
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{folder / 'ragbench.db'}"
-        else:
-            admin_url = os.environ.get("RAGBENCH_TEST_POSTGRES_URL")
-            if not admin_url:
-                pytest.skip("no PostgreSQL server: set RAGBENCH_TEST_POSTGRES_URL (.ci/run does)")
-            from ragbench.store.db import scratch_postgres_database
-
-            url = stack.enter_context(scratch_postgres_database(admin_url, prefix="ragbench_test"))
-        migrate(url)
-        started = start_server(
-            url,
-            create_users(url),
-            folder / "server.log",
-            RAGBENCH_ARENA_VOTES_PER_MINUTE="3",
-            RAGBENCH_ARENA_ROUNDS="200",
-        )
-        stack.callback(started.stop)
-        yield started
+def test_rest_api_and_pages(server_factory: Callable[..., Server], trec_eval_data: Path) -> None:
+    """One server per database for both halves (starting one is most of the time)."""
+    server = server_factory(RAGBENCH_ARENA_VOTES_PER_MINUTE="3", RAGBENCH_ARENA_ROUNDS="200")
+    battles_votes_ratings_and_bad_input(server, trec_eval_data)
+    pages_anonymous_and_signed_in_voting(server, trec_eval_data)
 
 
-def test_battles_votes_ratings_and_bad_input(server: Server, trec_eval_data: Path) -> None:
+def battles_votes_ratings_and_bad_input(server: Server, trec_eval_data: Path) -> None:
     counted = ("arena_vote", "arena_battle")
     before = table_counts(server.database_url, counted)
     runs = arena(server, trec_eval_data)
@@ -206,7 +176,7 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
-def test_pages_anonymous_and_signed_in_voting(server: Server, trec_eval_data: Path) -> None:
+def pages_anonymous_and_signed_in_voting(server: Server, trec_eval_data: Path) -> None:
     runs = arena(server, trec_eval_data, slug="pg")
     with server.client("admin") as admin:
         assert (
