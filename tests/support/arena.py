@@ -9,10 +9,14 @@ retrieval runs; until RAG runs are stored, each system is registered with a plac
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from support.paths import SHARED
 
@@ -84,3 +88,40 @@ def logistic_bradley_terry(
     theta = w if ridge > 0 else np.append(w, 0.0)
     theta = theta - theta.mean()
     return {s: float(theta[i]) for s, i in index.items()}
+
+
+@contextmanager
+def module_database(kind: str, folder: Path) -> Iterator[str]:
+    """A migrated database (``kind`` ``sqlite`` or ``postgresql``) for a module's tests, dropped on
+    exit; PostgreSQL skips without ``RAGBENCH_TEST_POSTGRES_URL``. Migrating and dropping one is
+    most of a small store test's time, so the arena's store modules share one per kind and empty
+    it after each test (:func:`emptied_engine`)."""
+    from ragbench.store.db import scratch_postgres_database, upgrade
+
+    with ExitStack() as stack:
+        if kind == "sqlite":
+            url = f"sqlite:///{folder / 'ragbench.db'}"
+        else:
+            admin_url = os.environ.get("RAGBENCH_TEST_POSTGRES_URL")
+            if not admin_url:
+                pytest.skip("no PostgreSQL server: set RAGBENCH_TEST_POSTGRES_URL (.ci/run does)")
+            url = stack.enter_context(scratch_postgres_database(admin_url, prefix="ragbench_test"))
+        upgrade(url)
+        yield url
+
+
+@contextmanager
+def emptied_engine(url: str) -> Iterator[Any]:
+    """An engine on ``url``; on exit every table of the models is emptied (the next test starts
+    from an empty, migrated database) and the engine disposed."""
+    from ragbench.store.db import make_engine
+    from ragbench.store.models import Base
+
+    engine = make_engine(url)
+    try:
+        yield engine
+        with engine.begin() as c:
+            for table in reversed(Base.metadata.sorted_tables):
+                c.execute(table.delete())
+    finally:
+        engine.dispose()

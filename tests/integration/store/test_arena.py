@@ -1,4 +1,8 @@
-"""The arena's battles and vote log in the store (SQLite, then PostgreSQL)."""
+"""The arena's battles and vote log in the store (SQLite, then PostgreSQL).
+
+One migrated database per kind for the module, emptied after each test (``engine`` below
+replaces the store conftest's per-test database); the migration test keeps a database of its own.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from support.arena import emptied_engine, module_database
 from support.webserver import read_qrels, synthetic_run
 
 from ragbench.errors import ConflictError, InputError, NotFoundError, PermissionDenied, QuotaExceeded
@@ -18,6 +23,20 @@ from ragbench.store.models import ArenaBattle, ArenaVote, Benchmark, User
 
 Factory = Any
 QUALITY = {"strong": 3.0, "good": 1.5, "fair": 0.6, "weak": 0.0}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One migrated database per kind for the module (:func:`support.arena.module_database`)."""
+    with module_database(request.param, tmp_path_factory.mktemp("arena-store")) as url:
+        yield url
+
+
+@pytest.fixture
+def engine(database: str) -> Iterator[Engine]:
+    """Replaces the store conftest's per-test database: the module's, emptied after the test."""
+    with emptied_engine(database) as engine:
+        yield engine
 
 
 @pytest.fixture(autouse=True)

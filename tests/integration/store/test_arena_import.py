@@ -4,13 +4,16 @@ systems, rate them, and check the ratings, intervals and agreement figures indep
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 from support.arena import (
     RAG_PAIRWISE,
+    emptied_engine,
     logistic_bradley_terry,
+    module_database,
     rag_pairwise_benchmark,
     rag_pairwise_rows,
     votes_from_file,
@@ -21,6 +24,20 @@ from ragbench.store import service
 from ragbench.store.models import ArenaBattle, ArenaVote, User
 
 Factory = Any
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One migrated database per kind for the module (:func:`support.arena.module_database`)."""
+    with module_database(request.param, tmp_path_factory.mktemp("arena-store")) as url:
+        yield url
+
+
+@pytest.fixture
+def engine(database: str) -> Iterator[Engine]:
+    """Replaces the store conftest's per-test database: the module's, emptied after the test."""
+    with emptied_engine(database) as engine:
+        yield engine
 
 
 @pytest.fixture
