@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from api.bounds import check_json_body
     from api.cache import ResponseCache, invalidating_middleware
     from api.controllers import (
+        ArenaController,
         BenchmarkController,
         CompareController,
         JudgingController,
@@ -61,12 +62,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SuiteController,
         TokenController,
     )
+    from api.cookies import Signer, load_secret
     from api.deps import Database, provide_cache, provide_db, provide_principal, provide_worker
     from api.errors import EXCEPTION_HANDLERS
     from api.judging import JudgeWorker
     from api.limits import WorkLimits, provide_limits
     from api.openapi import DocumentedJsonPlugin, LocalSwaggerPlugin, swagger_assets
     from api.pages import PageController, template_config
+    from api.pages_arena import ArenaPageController
     from api.security import add_security_headers, rate_limit_middleware
     from api.suite_pages import SuitePages
     from api.worker import ScoringWorker
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine.dispose()
         raise DatabaseNotMigrated(NOT_MIGRATED)
     factory = session_factory(engine)
+    signer = Signer(load_secret(settings.secret_key, settings.home))
     cache = ResponseCache()
     limits = WorkLimits(settings.scoring_slots, settings.expensive_concurrency)
     worker = ScoringWorker(factory, on_scored=cache.invalidate, limits=limits)
@@ -121,8 +125,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SuiteController,
             TokenController,
             JudgingController,
+            ArenaController,
             PageController,
             SuitePages,
+            ArenaPageController,
         ],
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
@@ -147,7 +153,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             version=__version__,
             description=(
                 "Retrieval evaluation service: submit TREC runs, read leaderboards, compare runs, "
-                "aggregate suites of benchmarks, judge holes with LLMs."
+                "aggregate suites of benchmarks, judge holes with LLMs, vote in blind pairwise battles "
+                "and read the arena's ratings."
             ),
             path="/schema",
             render_plugins=[LocalSwaggerPlugin(), DocumentedJsonPlugin()],
@@ -160,6 +167,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "cache": cache,
                 "settings": settings,
                 "limits": limits,
+                "signer": signer,
             }
         ),
         on_startup=[worker.start, judge_worker.start],

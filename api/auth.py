@@ -3,7 +3,9 @@
 The middleware turns ``Authorization: Bearer <token>`` into a :class:`~api.deps.Principal` through
 :func:`ragbench.store.service.authenticate` (in a thread: it queries the database and records the
 token's last use). Without the header the request is anonymous (``scope["user"] = None``); a bad or
-revoked token is a 401 even on a read. Guards then require a member (any signed-in user) or an
+revoked token is a 401 even on a read. The web pages (every path outside ``/api``) also accept the
+signed ``rb_user`` cookie that ``POST /signin`` sets (:mod:`api.cookies`); the REST API does not,
+so a cookie can never act on the API. Guards then require a member (any signed-in user) or an
 admin.
 """
 
@@ -38,6 +40,14 @@ def parse_bearer(header: str | None) -> str | None:
     return token
 
 
+def _signed_in(db: Database, user_id: int) -> Principal | None:
+    from ragbench.store.models import User
+
+    with db.begin() as (session, _):
+        user = session.get(User, user_id)
+        return None if user is None else Principal(id=user.id, name=user.name, role=user.role)
+
+
 def _authenticate(db: Database, token: str) -> Principal:
     from ragbench.store.service import authenticate
 
@@ -54,11 +64,25 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     ) -> AuthenticationResult:
         """Authenticate one request (anonymous when there is no ``Authorization`` header)."""
         token = parse_bearer(connection.headers.get("authorization"))
-        if token is None:
-            return AuthenticationResult(user=None, auth=None)
         db: Database = connection.app.state.db
+        if token is None:
+            return AuthenticationResult(user=await _page_user(connection, db), auth=None)
         principal = await anyio.to_thread.run_sync(_authenticate, db, token)
         return AuthenticationResult(user=principal, auth=token)
+
+
+async def _page_user(connection: ASGIConnection[Any, Any, Any, Any], db: Database) -> Principal | None:
+    """The user of a page request's ``rb_user`` cookie (None: none, forged, expired, or an API path)."""
+    from api.cookies import USER_COOKIE
+
+    signer = getattr(connection.app.state, "signer", None)
+    if signer is None or connection.url.path.startswith("/api"):
+        return None
+    value = signer.unsign(USER_COOKIE, connection.cookies.get(USER_COOKIE))
+    if value is None or not value.isdecimal():
+        return None
+    principal: Principal | None = await anyio.to_thread.run_sync(_signed_in, db, int(value))
+    return principal
 
 
 def _principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:

@@ -36,6 +36,8 @@ RunId = Annotated[str, Parameter(pattern=ID_PATTERN, description="a run id: ASCI
 SlugPath = Annotated[str, Parameter(pattern=SLUG_PATTERN, description="the benchmark's slug", max_length=100)]
 Offset = Annotated[int, Parameter(ge=0, le=MAX_OFFSET, description="rows skipped")]
 JobId = Annotated[str, Parameter(pattern=ID_PATTERN, description="a job id: ASCII digits", max_length=19)]
+BattleId = Annotated[str, Parameter(pattern=ID_PATTERN, description="a battle: ASCII digits", max_length=19)]
+VoteId = Annotated[str, Parameter(pattern=ID_PATTERN, description="a vote id: ASCII digits", max_length=19)]
 TokenId = Annotated[str, Parameter(pattern=ID_PATTERN, description="a token id: ASCII digits", max_length=19)]
 
 
@@ -88,6 +90,8 @@ async def check_json_body(request: Request[Any, Any, Any]) -> None:
     try:
         msgspec.json.decode(body, type=field.annotation, strict=True)
     except msgspec.ValidationError as exc:
-        raise ValidationException(f"invalid request body: {exc}") from None
+        problem = [{"source": "body", "message": str(exc)}]
+        raise ValidationException(f"invalid request body: {exc}", extra=problem) from None
     except msgspec.DecodeError as exc:
-        raise ValidationException(f"the request body is not JSON: {exc}") from None
+        problem = [{"source": "body", "message": str(exc)}]
+        raise ValidationException(f"the request body is not JSON: {exc}", extra=problem) from None

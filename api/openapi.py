@@ -81,6 +81,17 @@ STATUSES: dict[str, tuple[int, ...]] = {
     "GetJudgeJob": (*COMMON, 404),
     "AddJudgedQrels": ADMIN_WRITE,
     "GetJudgeLeaderboard": (*COMMON, 404, 422),
+    "DrawBattles": ADMIN_WRITE,
+    "CreateBattle": ADMIN_WRITE,
+    "NextBattle": (*COMMON, 403, 404),
+    "GetBattle": (*COMMON, 404),
+    "CastVote": (*COMMON, 403, 404, 409, 413, 422),
+    "RetractVote": (*COMMON, 403, 404, 409, 413),
+    "GetArenaRatings": (*COMMON, 404, 422),
+    "GetArenaStyleControl": (*COMMON, 404, 422),
+    "GetArenaAgreement": (*COMMON, 404, 422),
+    "ExportArenaVotes": (*COMMON, 403, 404),
+    "ImportArenaVotes": ADMIN_WRITE,
     "ListSuites": COMMON,
     "CreateSuite": (*COMMON, 403, 409, 413, 422),
     "GetSuite": (*COMMON, 404),
@@ -122,6 +133,10 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
                 if status in (429, 503):
                     entry["headers"] = RETRY_AFTER
                 responses[str(status)] = entry
+            if operation["operationId"] == "ExportArenaVotes" and "200" in responses:
+                text = {"schema": {"type": "string"}}
+                responses["200"]["content"] = {"application/x-ndjson": text, "text/csv": text}
+                responses["200"]["description"] = "The vote log: one JSON object per line, or CSV"
             if operation["operationId"] == "SubmitRun" and "201" in responses:
                 responses["202"] = {
                     **copy.deepcopy(responses["201"]),

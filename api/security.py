@@ -9,10 +9,10 @@ start-up script from ``/static/swagger-init.js``), ``X-Content-Type-Options: nos
 Rate limits (Litestar's :class:`~litestar.middleware.rate_limit.RateLimitMiddleware`, a fixed
 window per minute): per client, where a client is its bearer token (hashed) when it sends one,
 else its IP address. Endpoints that compute statistics (:data:`EXPENSIVE`: ``/api/v1/compare``,
-the ``/compare`` page and a benchmark's ``/significance`` matrix page) have a bucket of their own
-with a much smaller limit (``RAGBENCH_RATE_LIMIT_EXPENSIVE``, default 30 a minute); everything
-else shares the general one (``RAGBENCH_RATE_LIMIT``, default 1,200 a minute). A flood of
-expensive requests then meets 429s (with ``Retry-After``) early, and does not use up the
+the ``/compare`` page, a benchmark's ``/significance`` matrix page and the arena's ratings)
+have a bucket of their own with a much smaller limit (``RAGBENCH_RATE_LIMIT_EXPENSIVE``, default
+30 a minute); everything else shares the general one (``RAGBENCH_RATE_LIMIT``, default 1,200 a
+minute). A flood of expensive requests then meets 429s (with ``Retry-After``) early, and does not use up the
 client's allowance for cheap reads. Behind a proxy every client has the proxy's address: run
 uvicorn with ``--proxy-headers`` and ``--forwarded-allow-ips`` so that the client's own address is used.
 """
@@ -41,7 +41,10 @@ HEADERS: dict[str, str] = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-EXPENSIVE = re.compile(r"^/(api/v1/)?compare/?$|^/benchmarks/[^/]+/significance/?$")
+EXPENSIVE = re.compile(
+    r"^/(api/v1/)?compare/?$|^/benchmarks/[^/]+/significance/?$"
+    r"|^/(api/v1/)?benchmarks/[^/]+/arena(/ratings|/style|/agreement)?/?$"
+)
 """Paths whose answers compute statistics on request (paired tests, bootstrap CIs)."""
 
 

@@ -119,6 +119,15 @@ SETTINGS: tuple[Setting, ...] = (
             "a pipeline uses Ray by default only from this many topics x depth (or with an LM stage)"),
     Setting("ray_min_corpus_bytes", "RAGBENCH_RAY_MIN_CORPUS_BYTES", _integer, lambda s: 2**30,
             "... or when it must index a corpus of at least this many bytes"),
+    Setting("secret_key", "RAGBENCH_SECRET_KEY", _text, lambda s: None,
+            "key signing the pages' sign-in and voter cookies (default: a random key kept in "
+            "HOME/secret_key; set the same one on every replica)", secret=True),
+    Setting("arena_votes_per_minute", "RAGBENCH_ARENA_VOTES_PER_MINUTE", _integer, lambda s: 30,
+            "arena votes one voter (user or anonymous session) may cast in a minute (0: no limit)"),
+    Setting("arena_votes_per_day", "RAGBENCH_ARENA_VOTES_PER_DAY", _integer, lambda s: 1000,
+            "arena votes one voter may cast in 24 hours (0: no limit)"),
+    Setting("arena_rounds", "RAGBENCH_ARENA_ROUNDS", _integer, lambda s: 1000,
+            "bootstrap rounds of the arena's rating intervals on the pages and the API"),
 )  # fmt: skip
 
 
@@ -151,6 +160,10 @@ class Settings:
         llm_share_badge: ``RAGBENCH_LLM_SHARE_BADGE``, default 0.2.
         ray_min_hits: ``RAGBENCH_RAY_MIN_HITS``, default 1,000,000 (topics x depth).
         ray_min_corpus_bytes: ``RAGBENCH_RAY_MIN_CORPUS_BYTES``, default 1 GiB.
+        secret_key: ``RAGBENCH_SECRET_KEY``, default none (a key file under the home folder).
+        arena_votes_per_minute: ``RAGBENCH_ARENA_VOTES_PER_MINUTE``, default 30.
+        arena_votes_per_day: ``RAGBENCH_ARENA_VOTES_PER_DAY``, default 1,000.
+        arena_rounds: ``RAGBENCH_ARENA_ROUNDS``, default 1,000.
         sources: attribute -> the variable it came from, or ``"default"``.
     """
 
@@ -178,6 +191,10 @@ class Settings:
     llm_share_badge: float
     ray_min_hits: int
     ray_min_corpus_bytes: int
+    secret_key: str | None
+    arena_votes_per_minute: int
+    arena_votes_per_day: int
+    arena_rounds: int
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod

@@ -1,5 +1,6 @@
 """REST controllers under ``/api/v1``: thin handlers that call the store service and convert."""
 
+from api.controllers.arena import ArenaController
 from api.controllers.benchmarks import BenchmarkController
 from api.controllers.compare import CompareController
 from api.controllers.judging import JudgingController
@@ -9,6 +10,7 @@ from api.controllers.suites import SuiteController
 from api.controllers.tokens import TokenController
 
 __all__ = (
+    "ArenaController",
     "BenchmarkController",
     "CompareController",
     "JudgingController",

@@ -15,7 +15,19 @@ from __future__ import annotations
 
 import typer
 
-from ragbench.cli import cluster, demo, evaluate, jobs, judge, service, sessions, settings, suites, train
+from ragbench.cli import (
+    arena,
+    cluster,
+    demo,
+    evaluate,
+    jobs,
+    judge,
+    service,
+    sessions,
+    settings,
+    suites,
+    train,
+)
 
 app = typer.Typer(
     name="ragbench",
@@ -25,7 +37,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for group in (evaluate, sessions, jobs, cluster, demo, service, train, judge, settings, suites):
+for group in (evaluate, sessions, jobs, cluster, demo, service, train, judge, settings, suites, arena):
     group.register(app)
 
 

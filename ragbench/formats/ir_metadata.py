@@ -96,8 +96,9 @@ def _parse(text: str, name: str, start: int) -> dict[str, Any]:
         raise FormatError([Problem(name, start, "ir_metadata header is nested too deeply")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        if mark is not None and mark.line >= text.count("\n") and getattr(exc, "context_mark", None):
-            mark = exc.context_mark  # found at the end of the header: name where the construct opened
+        context = getattr(exc, "context_mark", None)
+        if mark is not None and mark.line >= text.count("\n") and context is not None:
+            mark = context  # found at the end of the header: name where the construct opened
         line = start + 1 + mark.line if mark is not None else start
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise FormatError([Problem(name, line, f"ir_metadata header is not YAML: {reason}")]) from None

@@ -1,4 +1,6 @@
-"""Statistics for comparing retrieval runs: paired tests, corrections, bootstrap CIs, tiers.
+"""Statistics for comparing retrieval runs: paired tests, corrections, bootstrap CIs, tiers; and
+for the arena: Bradley–Terry ratings with clustered bootstrap intervals, style control, rater
+agreement and agreement between arena and offline rankings.
 
 Everything works on per-topic scores of paired systems (same topics, same order) and needs only
 numpy and scipy; pandas is imported only to read or produce a DataFrame.
@@ -28,8 +30,10 @@ from ragbench.stats._agreement import (
     label_agreement,
     ranking_agreement,
 )
+from ragbench.stats._arena import ArenaRatings, SystemRating, WinMatrix, arena_ratings, interval_ranks
 from ragbench.stats._bootstrap import CI_METHODS, ConfidenceInterval, bootstrap_ci, paired_bootstrap
 from ragbench.stats._borda import BORDA_POLICIES, BordaEntry, BordaResult, borda
+from ragbench.stats._bradley_terry import fit_bradley_terry, mle_exists, pair_table, to_rating
 from ragbench.stats._compare import PairComparison, compare
 from ragbench.stats._correction import CORRECTIONS, Correction, correct
 from ragbench.stats._correlation import COEFFICIENTS, Correlation, correlate
@@ -37,8 +41,16 @@ from ragbench.stats._effect import TIE_TOLERANCE, WinsTiesLosses, cohens_d, wins
 from ragbench.stats._friedman import POSTHOCS, FriedmanResult, PairDifference, friedman
 from ragbench.stats._meta import MetaAnalysis, MetaStudy, paired_effect, paired_meta_analysis, random_effects
 from ragbench.stats._randomization import paired_randomization
+from ragbench.stats._ranking_agreement import (
+    OfflineAgreement,
+    VoteAgreement,
+    offline_agreement,
+    vote_agreement,
+)
+from ragbench.stats._rater_agreement import RaterAgreement, rater_agreement
 from ragbench.stats._report import ComparisonReport
 from ragbench.stats._scores import MISSING_POLICIES, PerTopicScores, ScoreTable, to_score_table
+from ragbench.stats._style_control import Coefficient, StyleControlled, style_control
 from ragbench.stats._suite import (
     AGGREGATION_DEFAULTS,
     SuiteAggregate,
@@ -61,8 +73,10 @@ __all__ = (
     "POSTHOCS",
     "STAT_TESTS",
     "TIE_TOLERANCE",
+    "ArenaRatings",
     "BordaEntry",
     "BordaResult",
+    "Coefficient",
     "ComparisonReport",
     "ConfidenceInterval",
     "Correction",
@@ -71,20 +85,27 @@ __all__ = (
     "LabelAgreement",
     "MetaAnalysis",
     "MetaStudy",
+    "OfflineAgreement",
     "PairComparison",
     "PairDifference",
     "PerTopicScores",
     "RankingAgreement",
+    "RaterAgreement",
     "ScoreTable",
     "StatTest",
+    "StyleControlled",
     "SuiteAggregate",
     "SuiteCell",
     "SuiteRow",
+    "SystemRating",
     "TierEntry",
+    "VoteAgreement",
+    "WinMatrix",
     "WinsTiesLosses",
     "aggregate_suite",
     "aggregation_problem",
     "aggregation_settings",
+    "arena_ratings",
     "bootstrap_ci",
     "borda",
     "cohen_kappa",
@@ -93,10 +114,15 @@ __all__ = (
     "confusion",
     "correct",
     "correlate",
+    "fit_bradley_terry",
     "friedman",
     "get_test",
+    "interval_ranks",
     "krippendorff_alpha",
     "label_agreement",
+    "mle_exists",
+    "offline_agreement",
+    "pair_table",
     "paired_bootstrap",
     "paired_effect",
     "paired_meta_analysis",
@@ -105,8 +131,12 @@ __all__ = (
     "paired_wilcoxon",
     "random_effects",
     "ranking_agreement",
+    "rater_agreement",
     "significance",
     "significance_tiers",
+    "style_control",
+    "to_rating",
     "to_score_table",
+    "vote_agreement",
     "wins_ties_losses",
 )

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ from ragbench.store._scoring import (
     score_rows,
     store_scores,
 )
-from ragbench.store.models import ALL_TOPICS, ArenaVote, Benchmark, QrelsVersion, Run, Score, System, User
+from ragbench.store.models import ALL_TOPICS, Benchmark, QrelsVersion, Run, Score, System, User
 
 MAX_SYSTEM_NAME = 200
 MAX_URL = 2000
@@ -326,7 +326,7 @@ def run_scores(
 
 def delete_run(s: Session, actor: User | None, run_id: int) -> None:
     """Delete a run and its scores (its owner or an admin). A system left without runs goes too,
-    which frees its name.
+    which frees its name. Arena votes on it stay in the vote log (no longer rated).
 
     Raises:
         AuthError: no actor.
@@ -344,7 +344,8 @@ def _delete(s: Session, run_id: int, system_id: int) -> None:
     """Delete a run, its scores and votes, and its system when no other run is left in it (its
     ``submission`` record stays)."""
     s.execute(delete(Score).where(Score.run_id == run_id))
-    s.execute(delete(ArenaVote).where(or_(ArenaVote.run_a_id == run_id, ArenaVote.run_b_id == run_id)))
+    # Its arena battles keep their votes (the vote log is never rewritten): the database sets the
+    # battles' run to NULL, and the ratings leave those votes out.
     s.execute(delete(Run).where(Run.id == run_id))
     s.flush()
     if not s.scalar(select(func.count()).select_from(Run).where(Run.system_id == system_id)):

@@ -55,7 +55,12 @@ LLM_SHARE_BADGE = "LLM-filled"
 KINDS = ("adhoc", "session")
 """What a run or a qrels version is about: ad hoc topics (TREC runs and qrels) or search sessions."""
 RUN_STATUSES = ("pending", "scoring", "scored", "failed")
-WINNERS = ("a", "b", "tie")
+VERDICTS = ("a", "b", "tie", "bad")
+"""An arena verdict: side ``a`` (shown left) better, side ``b`` better, a tie, or both bad."""
+VOTER_KINDS = ("user", "anon", "llm", "import")
+"""Who cast an arena vote: a signed-in user, an anonymous session, an LM judge, an imported annotator."""
+HUMAN_VOTERS = ("user", "anon", "import")
+BATTLE_SOURCES = ("drawn", "import")
 ALL_TOPICS = "all"
 """``Score.query_id`` of the row holding the mean over topics."""
 DEFAULT_MEASURES = DEFAULTS["leaderboard"]
@@ -331,20 +336,87 @@ class Submission(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
 
 
+class ArenaBattle(Base):
+    """Two runs side by side on one topic, as voters see them (the arena).
+
+    ``a`` is the side shown on the left, ``b`` on the right (drawn at random). ``side_a`` and
+    ``side_b`` are what was shown (a ranking's top documents, or an answer with its citations),
+    kept as drawn, so a vote always refers to exactly what the voter saw; ``system_a`` and
+    ``system_b`` keep the names, so the vote log stays readable after a run is deleted (its id
+    becomes NULL and its votes are no longer rated).
+    """
+
+    __tablename__ = "arena_battle"
+    __table_args__ = (
+        CheckConstraint("run_a_id <> run_b_id", name="distinct_runs"),
+        _one_of("source", BATTLE_SOURCES),
+        UniqueConstraint("benchmark_id", "external_id"),
+        Index(None, "benchmark_id", "query_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"))
+    query_id: Mapped[str] = mapped_column(Text)
+    query_text: Mapped[str] = mapped_column(Text, default="")
+    run_a_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"), index=True)
+    run_b_id: Mapped[int | None] = mapped_column(ForeignKey("run.id", ondelete="SET NULL"), index=True)
+    system_a: Mapped[str] = mapped_column(String(200))
+    system_b: Mapped[str] = mapped_column(String(200))
+    side_a: Mapped[dict[str, Any]]
+    side_b: Mapped[dict[str, Any]]
+    source: Mapped[str] = mapped_column(String(16), default="drawn")
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    """Where an imported battle came from (``source-name#instance``): a second import is refused."""
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+
+
 class ArenaVote(Base):
-    """A pairwise preference between two runs on one topic (the arena; table only for now)."""
+    """One row of the arena's vote log, never updated or deleted: a retraction is a new row
+    pointing at the vote it withdraws (``retracts_id``), with no verdict of its own.
+
+    ``answer`` is the verdict on the answers, ``evidence`` on the evidence (the cited passages, or
+    a ranking's documents): each one of ``a``, ``b``, ``tie``, ``bad`` (both bad), or NULL when not
+    asked. A voter (``voter_key``: ``user:<id>``, ``anon:<session>``, ``llm:<judge>``,
+    ``import:<source>:<annotator>``) votes once per battle (a partial unique index). LM and
+    imported votes carry ``provenance``; an imported one its original ``label``.
+    """
 
     __tablename__ = "arena_vote"
-    __table_args__ = (_one_of("winner", WINNERS),)
+    __table_args__ = (
+        _one_of("answer", VERDICTS),
+        _one_of("evidence", VERDICTS),
+        _one_of("voter_kind", VOTER_KINDS),
+        CheckConstraint(
+            "retracts_id IS NOT NULL OR answer IS NOT NULL OR evidence IS NOT NULL", name="has_verdict"
+        ),
+        Index(
+            "uq_arena_vote_battle_voter",
+            "battle_id",
+            "voter_key",
+            unique=True,
+            sqlite_where=text("retracts_id IS NULL"),
+            postgresql_where=text("retracts_id IS NULL"),
+        ),
+        Index(None, "voter_key", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmark.id", ondelete="CASCADE"), index=True)
+    battle_id: Mapped[int] = mapped_column(ForeignKey("arena_battle.id", ondelete="CASCADE"), index=True)
     query_id: Mapped[str] = mapped_column(Text)
-    run_a_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
-    run_b_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
-    winner: Mapped[str] = mapped_column(String(8))
+    answer: Mapped[str | None] = mapped_column(String(8))
+    evidence: Mapped[str | None] = mapped_column(String(8))
+    voter_kind: Mapped[str] = mapped_column(String(8))
+    voter_key: Mapped[str] = mapped_column(String(200))
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    retracts_id: Mapped[int | None] = mapped_column(ForeignKey("arena_vote.id"), unique=True)
+    label: Mapped[int | None]
+    """An imported vote's original label (e.g. -2..2)."""
+    provenance: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+
+    battle: Mapped[ArenaBattle] = relationship()
 
 
 class Suite(Base):

@@ -12,7 +12,8 @@ The contract is ``docs/service_design.md``; the implementation is split by conce
 sessions), ``_runs``
 (submit, read, delete), ``_scoring`` (scoring, the worker), ``_leaderboard`` (ranking, tiers,
 comparisons), ``_suites`` (suites of benchmarks, their leaderboards and reproductions),
-``_judging`` (LLM-judged qrels, judge jobs, the judge leaderboard).
+``_judging`` (LLM-judged qrels, judge jobs, the judge leaderboard), ``_arena*`` (the arena:
+battles and votes, ratings, agreement, imports).
 """
 
 from __future__ import annotations
@@ -27,6 +28,31 @@ from ragbench.store._access import (
     revoke_tokens,
     user_by_name,
 )
+from ragbench.store._arena import (
+    BattleView,
+    DrawReport,
+    Voter,
+    battle_view,
+    create_battle,
+    draw_battles,
+    get_battle,
+    next_battle,
+    unvoted_battles,
+)
+from ragbench.store._arena_agreement import ArenaAgreement, arena_agreement
+from ragbench.store._arena_import import ImportReport, import_pairwise
+from ragbench.store._arena_ratings import (
+    ArenaBoard,
+    ArenaRow,
+    arena_board,
+    arena_style,
+    clear_arena_cache,
+    effective_votes,
+    export_votes,
+    offline_means,
+)
+from ragbench.store._arena_sides import register_side_renderer, side_features
+from ragbench.store._arena_votes import cast_vote, retract_vote
 from ragbench.store._benchmarks import (
     add_qrels_version,
     add_session_qrels_version,
@@ -59,6 +85,7 @@ from ragbench.store._judging import (
 from ragbench.store._leaderboard import (
     Leaderboard,
     LeaderboardRow,
+    canonical_measure,
     clear_tier_cache,
     compare_runs,
     leaderboard,
@@ -84,8 +111,14 @@ from ragbench.store._worker import MAX_ATTEMPTS, process_pending
 __all__ = (
     "DEFAULT_SUITE_MEASURES",
     "MAX_ATTEMPTS",
+    "ArenaAgreement",
+    "ArenaBoard",
+    "ArenaRow",
+    "BattleView",
     "BlindComparison",
     "BoardDetail",
+    "DrawReport",
+    "ImportReport",
     "JudgeRow",
     "Leaderboard",
     "LeaderboardRow",
@@ -94,25 +127,39 @@ __all__ = (
     "SignificanceMatrix",
     "SuiteBoard",
     "TokenInfo",
+    "Voter",
     "add_judged_qrels",
     "add_qrels_version",
     "add_reproduction",
     "add_session_qrels_version",
     "add_sessions",
+    "arena_agreement",
+    "arena_board",
+    "arena_style",
     "authenticate",
+    "battle_view",
     "board_detail",
+    "canonical_measure",
+    "cast_vote",
+    "clear_arena_cache",
     "clear_board_cache",
     "clear_tier_cache",
     "compare_runs",
+    "create_battle",
     "create_benchmark",
     "create_suite",
     "create_token",
     "create_user",
     "delete_run",
+    "draw_battles",
+    "effective_votes",
+    "export_votes",
+    "get_battle",
     "get_benchmark",
     "get_judge_job",
     "get_run",
     "get_suite",
+    "import_pairwise",
     "judge_board",
     "label_provenance",
     "latest_reproduction",
@@ -121,7 +168,9 @@ __all__ = (
     "list_suites",
     "list_tokens",
     "local_admin",
+    "next_battle",
     "normalize_ref",
+    "offline_means",
     "per_topic_visible",
     "process_judge_jobs",
     "process_pending",
@@ -129,16 +178,20 @@ __all__ = (
     "qrels_statistics",
     "qrels_versions",
     "register_benchmark",
+    "register_side_renderer",
     "request_judging",
+    "retract_vote",
     "revoke_tokens",
     "run_by_file",
     "run_scores",
     "score_run",
     "set_hidden",
+    "side_features",
     "significance_matrix",
     "submit_run",
     "suite_groups",
     "suite_leaderboard",
     "suite_runs",
+    "unvoted_battles",
     "user_by_name",
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "e2e" / "artifacts"
+WAIT_S = 60
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -23,7 +26,7 @@ FLAGS = (
 )
 
 
-def start_chromium(profile: Path, page_load_timeout: float = 60) -> Any:
+def start_chromium(profile: Path, page_load_timeout: float = WAIT_S) -> Any:
     """A headless Chromium session (skips the test when the browser or its driver is missing);
     tries three times, as a starved machine sometimes fails to create the first session."""
     if not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()):
@@ -47,11 +50,22 @@ def start_chromium(profile: Path, page_load_timeout: float = 60) -> Any:
     return driver
 
 
-def screenshot(driver: Any, name: str) -> Path:
-    """A full-page screenshot under tests/e2e/artifacts/NAME.png."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+@contextmanager
+def chromium(profile: Path) -> Iterator[Any]:
+    """:func:`start_chromium` as a context manager that quits the browser."""
+    driver = start_chromium(profile)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def screenshot(driver: Any, name: str | Path) -> Path:
+    """A full-page screenshot (the window grown to the page's height, at most 4,000 pixels): to
+    tests/e2e/artifacts/NAME.png for a name, or to the path given."""
+    path = name if isinstance(name, Path) else ARTIFACTS / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
     height = driver.execute_script("return (document.body || document.documentElement).scrollHeight")
     driver.set_window_size(1280, max(600, min(int(height) + 120, 4000)))
-    path = ARTIFACTS / f"{name}.png"
     assert driver.save_screenshot(str(path))
     return path
