@@ -19,6 +19,7 @@ EXTRAS: dict[str, str] = {
     "dense": "dense indexes (sentence-transformers, FAISS, ONNX Runtime, all-MiniLM-L6-v2)",
     "lm": "language models in process and through OpenAI-compatible endpoints (transformers, gguf, httpx)",
     "distributed": "pipelines and indexing on Ray",
+    "rag": "reference-based RAG answer measures (rouge-score for ROUGE-L)",
     "gpu": "FAISS on CUDA GPUs",
 }
 """Each extra and what it adds (shown in errors and in the README)."""
@@ -35,6 +36,7 @@ PROVIDERS: dict[str, str] = {
     ),
     **dict.fromkeys(("torch", "transformers", "gguf", "accelerate"), "lm"),
     "ray": "distributed",
+    "rouge_score": "rag",
 }
 """Top-level module -> the extra that installs it."""
 

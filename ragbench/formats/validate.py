@@ -31,19 +31,22 @@ from ragbench.errors import FormatError, InputError
 from ragbench.formats.corpus import check_corpus
 from ragbench.formats.lines import load
 from ragbench.formats.problems import Problem, ValidationReport
+from ragbench.formats.rag import check_rag, rag_format_of
 from ragbench.formats.sessions import read_ratings, read_session_qrels, read_session_run, read_sessions
 from ragbench.formats.tables import QrelsTable, RunTable
 from ragbench.formats.topics import read_topics
 from ragbench.formats.trec import read_qrels, read_run
 
-Kind = Literal["run", "qrels", "topics", "corpus", "session-run", "session-qrels", "sessions", "ratings"]
+Kind = Literal[
+    "run", "qrels", "topics", "corpus", "session-run", "session-qrels", "sessions", "ratings", "rag", "qa"
+]  # fmt: skip
 SESSION_READERS: dict[str, Callable[..., object]] = {
     "session-run": read_session_run,
     "session-qrels": read_session_qrels,
     "sessions": read_sessions,
     "ratings": read_ratings,
 }
-KINDS: tuple[str, ...] = ("auto", "run", "qrels", "topics", "corpus", *SESSION_READERS)
+KINDS: tuple[str, ...] = ("auto", "run", "qrels", "topics", "corpus", *SESSION_READERS, "rag", "qa")
 PathLike = str | os.PathLike[str]
 
 DETAILED = 10  # warnings of one kind named one by one per file; the rest are counted
@@ -136,6 +139,9 @@ def _validate_file(
         _read(read_topics, data, name, report)
     elif file_kind in SESSION_READERS:
         _read(SESSION_READERS[file_kind], data, name, report)
+    elif file_kind in ("rag", "qa"):  # TREC RAG answers or QA answers (ragbench.formats.rag)
+        for problem in check_rag(data, name=name):
+            report.add(problem)
     elif file_kind is None:
         report.add(Problem(name, 0, _undetected_message(data)))
     return None
@@ -194,6 +200,9 @@ def _json_kind(line: str, hint: Kind | None) -> Kind:
         keys = set(json.loads(line))
     except (ValueError, TypeError):
         return hint if hint in ("topics", "corpus") else "corpus"
+    rag = rag_format_of(keys)
+    if rag is not None:
+        return "qa" if rag == "qa" else "rag"
     if "session_id" in keys:
         return "session-qrels" if "grade" in keys else "session-run" if "doc_id" in keys else "sessions"
     if keys & {"qid", "query_id", "query", "description", "narrative"}:
