@@ -46,6 +46,9 @@ class PipelineResult:
     per-query stats (LM rerankers and rewriters)."""
     run_id: int | None = None
     stored_note: str = ""
+    answers_path: str | None = None
+    answers_bytes: bytes | None = None
+    rag_run_id: int | None = None
 
 
 def _queries(config: PipelineConfig) -> dict[str, str]:
@@ -283,10 +286,25 @@ def run_pipeline(
     data = format_run(ranking, config.name, ir_metadata(config))
     write_run(config.output, data)
     result = PipelineResult(config, ranking, config.output, data, seconds, nodes=nodes, stage_stats=stats)
+    if config.generator is not None:
+        from ragbench.jobs.generation import generate_answers
+
+        started = time.perf_counter()
+        ray_on = config.ray.enabled if use_ray is None else use_ray
+        registry.prepare(config.generator, progress, ray_on)
+        answers, _ = generate_answers(
+            config, _queries(config), ranking, use_ray=ray_on, progress=progress, nodes=nodes, stats=stats
+        )
+        write_run(config.answers or "", answers)
+        result.answers_path, result.answers_bytes = config.answers, answers
+        seconds[f"generate {config.generator.name}"] = time.perf_counter() - started
     wanted = canonical_measures(list(measures or config.measures or default_measures("pipeline")))
     stored: dict[str, dict[str, float]] = {}
     if storing:
         result.run_id, result.stored_note, stored = _store(config, data, seconds, stats)
+        if result.answers_bytes is not None:
+            result.rag_run_id, note = _store_answers(config, result.answers_bytes)
+            result.stored_note += f"; answers: {note}"
     for measure in wanted:
         if measure in stored:
             values = dict(stored[measure])
@@ -397,5 +415,31 @@ def _store(
                 run = service.score_run(s, run.id)
             scores = service.run_scores(s, run.id, admin, per_topic=True)
             return run.id, f"{note}stored as run {run.id} ({run.status})", scores
+    finally:
+        engine.dispose()
+
+
+def _store_answers(config: PipelineConfig, answers: bytes) -> tuple[int | None, str]:
+    """Store the answers as a RAG run of the benchmark (evaluated by the worker, or by
+    ``ragbench rag eval``); (run id or None, a note)."""
+    from ragbench.settings import get_settings
+    from ragbench.store import service
+    from ragbench.store.db import database_errors, open_database
+
+    assert config.benchmark is not None
+    engine, factory = open_database()
+    try:
+        with database_errors(get_settings().database_url), factory() as s, s.begin():
+            admin = service.local_admin(s)
+            try:
+                with s.begin_nested():
+                    run = service.submit_run(
+                        s, admin, config.benchmark, answers, name=config.name, description=config.description,
+                        metadata={"pipeline": config.raw}, filename=Path(config.answers or "answers").name,
+                        kind="rag",
+                    )  # fmt: skip
+            except (ConflictError, InputError) as exc:
+                return None, f"not stored: {exc}"
+            return run.id, f"stored as RAG run {run.id} ({run.status})"
     finally:
         engine.dispose()

@@ -45,8 +45,9 @@ NAMING_CONVENTION = {
 
 ROLES = ("admin", "member")
 LABEL_SOURCES = ("human", "llm")
-KINDS = ("adhoc", "session")
-"""What a run or a qrels version is about: ad hoc topics (TREC runs and qrels) or search sessions."""
+KINDS = ("adhoc", "session", "rag")
+"""What a run or a qrels version is about: ad hoc topics (TREC runs and qrels), search sessions,
+or RAG answers (a RAG run is a TREC RAG answer file; a ``rag`` version is a nugget set)."""
 RUN_STATUSES = ("pending", "scoring", "scored", "failed")
 WINNERS = ("a", "b", "tie")
 ALL_TOPICS = "all"
@@ -158,6 +159,8 @@ class Benchmark(Base):
     Deferred: read only when a session run is checked or scored, not with every benchmark."""
     session_measures: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     """Canonical session measure names the session runs are scored on (empty without sessions)."""
+    rag_measures: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
+    """Canonical RAG measure names the RAG runs are scored on (empty until a nugget set is added)."""
 
     qrels_versions: Mapped[list[QrelsVersion]] = relationship(
         back_populates="benchmark", order_by="QrelsVersion.version", cascade="all, delete-orphan"
@@ -174,8 +177,16 @@ class Benchmark(Base):
         measures exactly when it has sessions (read without loading the deferred file)."""
         return bool(self.session_measures)
 
+    @property
+    def has_rag(self) -> bool:
+        """Whether the benchmark takes RAG runs (it has a nugget set, and so RAG measures)."""
+        return bool(self.rag_measures)
+
     def measures_of(self, kind: str) -> list[str]:
-        """Every measure stored for a run of ``kind``: ``scored_measures`` or ``session_measures``."""
+        """Every measure stored for a run of ``kind``: ``scored_measures``, ``session_measures``
+        or ``rag_measures``."""
+        if kind == "rag":
+            return list(self.rag_measures or [])
         return list(self.session_measures or []) if kind == "session" else self.scored_measures
 
     def __repr__(self) -> str:
@@ -307,4 +318,22 @@ class ArenaVote(Base):
     run_b_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
     winner: Mapped[str] = mapped_column(String(8))
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
+
+
+class RagJudgment(Base):
+    """The judgments of one answer of a RAG run against one nugget set version (``rag`` qrels
+    version): nugget assignments, support labels per (sentence, citation), claim checks, with
+    the judge's outputs and their provenance. ``failed``: some part could not be judged (the
+    answer is then not scored on that part's measures, and counted as failed)."""
+
+    __tablename__ = "rag_judgment"
+    __table_args__ = (UniqueConstraint("run_id", "qrels_version_id", "topic_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("run.id", ondelete="CASCADE"))
+    qrels_version_id: Mapped[int] = mapped_column(ForeignKey("qrels_version.id", ondelete="CASCADE"))
+    topic_id: Mapped[str] = mapped_column(Text)
+    failed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    judgments: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=_now, server_default=func.now())
