@@ -46,6 +46,18 @@ def _text(name: str, raw: str) -> str:
     return raw
 
 
+def _mapping(name: str, raw: str) -> dict[str, Any]:
+    import json
+
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise InputError(f"{name} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InputError(f'{name} must be a JSON object such as {{"backend": "local"}}')
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One setting: its attribute, variable, parser, default (from the settings read so far) and meaning."""
@@ -76,6 +88,12 @@ SETTINGS: tuple[Setting, ...] = (
             "largest upload the service accepts (larger: 413)"),
     Setting("inline_scoring_lines", "RAGBENCH_INLINE_SCORING_LINES", _integer, lambda s: 300_000,
             "runs up to this many lines are scored inside the request; larger ones by the worker"),
+    Setting("rag_judge", "RAGBENCH_RAG_JUDGE", _mapping, lambda s: {"backend": "local"},
+            "the LM that judges RAG runs on the service (JSON: the LM layer's keys, docs/lm.md)"),
+    Setting("rag_max_references", "RAGBENCH_RAG_MAX_REFERENCES", _integer, lambda s: 20,
+            "most references one RAG answer may list (TREC RAG 2024: 20)"),
+    Setting("rag_max_words", "RAGBENCH_RAG_MAX_WORDS", _integer, lambda s: 400,
+            "word limit of a RAG answer (longer answers get a warning)"),
 )  # fmt: skip
 
 
@@ -92,6 +110,9 @@ class Settings:
         token: ``RAGBENCH_TOKEN``, default none.
         max_upload_bytes: ``RAGBENCH_MAX_UPLOAD_BYTES``, default 200 MiB.
         inline_scoring_lines: ``RAGBENCH_INLINE_SCORING_LINES``, default 300,000.
+        rag_judge: ``RAGBENCH_RAG_JUDGE``, the RAG judge's LM config, default ``{"backend": "local"}``.
+        rag_max_references: ``RAGBENCH_RAG_MAX_REFERENCES``, default 20.
+        rag_max_words: ``RAGBENCH_RAG_MAX_WORDS``, default 400.
         sources: attribute -> the variable it came from, or ``"default"``.
     """
 
@@ -103,6 +124,9 @@ class Settings:
     token: str | None
     max_upload_bytes: int
     inline_scoring_lines: int
+    rag_judge: dict[str, Any] = field(default_factory=lambda: {"backend": "local"})
+    rag_max_references: int = 20
+    rag_max_words: int = 400
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod

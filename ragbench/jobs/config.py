@@ -240,8 +240,12 @@ def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
         ray=_ray(doc, data.get("ray")),
         measures=_measures(doc, data.get("measures")),
         raw=data,
-        generator=None if generator is None else _stage(doc, "generator", generator, "generator", corpus, base),
-        answers=None if generator is None else str(base / os.path.expanduser(answers or f"runs/{name}.answers.jsonl")),
+        generator=None
+        if generator is None
+        else _stage(doc, "generator", generator, "generator", corpus, base),
+        answers=None
+        if generator is None
+        else str(base / os.path.expanduser(answers or f"runs/{name}.answers.jsonl")),
     )
 
 

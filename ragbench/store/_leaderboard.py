@@ -135,6 +135,11 @@ def canonical_measure(benchmark: Benchmark, measure: str, kind: str = "adhoc") -
             raise InputError(f"benchmark {benchmark.slug!r} has no sessions")
         name = canonical(measure, "session")
         what = "session runs are not scored"
+    elif kind == "rag":
+        if not benchmark.has_rag:
+            raise InputError(f"benchmark {benchmark.slug!r} has no nugget set (no RAG runs)")
+        name = canonical(measure, "rag")
+        what = "RAG runs are not scored"
     else:
         name = canonical(measure, "adhoc")
         what = "is not scored"
@@ -289,12 +294,22 @@ def _compute_tiers(s: Session, version_id: int, measure: str) -> dict[int, int] 
         per_run.setdefault(str(run_id), {})[query_id] = value
     if not per_run:
         return {}
+    per_run = _common_topics(per_run)
     try:
         entries = significance_tiers(per_run, test=TIER_TEST, correction=TIER_CORRECTION)
     except InputError:
         log.warning("no significance tiers for qrels version %s, %s", version_id, measure, exc_info=True)
         return None
     return {int(e.run): e.tier for e in entries}
+
+
+def _common_topics(per_run: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Each run's scores on the topics every run has. Ad hoc and session runs are scored on every
+    topic (a missing one counts 0), so this changes nothing for them; a RAG answer whose judging
+    failed, or a topic whose measure is undefined, has no score, and is left out for every run
+    rather than counted 0 for one."""
+    shared = set.intersection(*(set(v) for v in per_run.values())) if per_run else set()
+    return {run: {q: v for q, v in values.items() if q in shared} for run, values in per_run.items()}
 
 
 def compare_runs(
@@ -338,7 +353,7 @@ def compare_runs(
         raise InputError("compare session runs with session runs, and runs with runs")
     kind = kinds.pop()
     benchmark = runs[ids[0]].benchmark
-    defaults = list(benchmark.session_measures) if kind == "session" else list(benchmark.measures)
+    defaults = benchmark.measures_of(kind) if kind != "adhoc" else list(benchmark.measures)
     names = [canonical_measure(benchmark, m, kind) for m in measures] if measures else defaults
     version: QrelsVersion = latest_version(s, benchmark.id, kind)
     labels = {i: f"#{i} {runs[i].system.name}" for i in ids}
@@ -357,4 +372,8 @@ def compare_runs(
             raise InputError(
                 f"run {i} has no scores for qrels version {version.version} yet (status {runs[i].status})"
             )
+    for measure in names:  # RAG: topics failed or undefined for one run are left out for all
+        shared = _common_topics({run: found.get(measure, {}) for run, found in scores.items()})
+        for run, found in shared.items():
+            scores[run][measure] = found
     return compare(scores, baselines=labels[ids[0]])

@@ -22,6 +22,7 @@ from ragbench.store._common import (
     pack,
     require_user,
 )
+from ragbench.store._rag import parse_rag_run
 from ragbench.store._scoring import (
     Parsed,
     benchmark_sessions,
@@ -124,7 +125,8 @@ def submit_run(
         url: System link, ``http://`` or ``https://``.
         metadata: JSON object describing the system.
         filename: Name used in error messages (``problems[].file``).
-        kind: ``"adhoc"`` (a TREC run) or ``"session"`` (a session run).
+        kind: ``"adhoc"`` (a TREC run), ``"session"`` (a session run) or ``"rag"`` (a TREC RAG or
+            QA answer file, checked against the benchmark's topics and judged by the worker).
 
     Raises:
         AuthError: no actor.
@@ -153,11 +155,14 @@ def submit_run(
     parsed: Parsed
     if kind == "session":
         parsed = parse_session_run(version.content, run_bytes, filename, benchmark_sessions(benchmark))
+    elif kind == "rag":
+        parsed = parse_rag_run(benchmark, run_bytes, filename)
     else:
         parsed = parse_run(version.content, run_bytes, filename)
     num_lines, num_topics = parsed_size(parsed)
-    inline = num_lines <= settings.inline_scoring_lines
-    rows = score_rows(parsed, benchmark.measures_of(kind), 0, version.id) if inline else []
+    # RAG runs are judged by an LM: always the worker's job, never inside the request.
+    inline = kind != "rag" and num_lines <= settings.inline_scoring_lines
+    rows = score_rows(parsed, benchmark.measures_of(kind), 0, version.id) if inline else []  # type: ignore[arg-type]
     # Compressing cannot overlap the parse: the C reader holds the GIL, which zlib needs between blocks.
     content = pack(run_bytes)
 

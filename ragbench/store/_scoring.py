@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from ragbench.errors import InputError, NotFoundError, RagbenchError
 from ragbench.formats.tables import QrelsTable, RunTable, new_pool
 from ragbench.store._common import latest_version, lock_benchmark, now, unpack
+from ragbench.store._rag import ParsedRag, rag_rows
 from ragbench.store.models import ALL_TOPICS, Benchmark, QrelsVersion, Run, Score
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ class ParsedSessionRun:
     topics: SessionTopics
 
 
-Parsed = ParsedRun | ParsedSessionRun
+Parsed = ParsedRun | ParsedSessionRun | ParsedRag
 
 
 def read_sessions_bytes(data: bytes, name: str = "sessions") -> SessionTopics:
@@ -131,6 +132,8 @@ def parsed_size(parsed: Parsed) -> tuple[int, int]:
     """(lines, topics) of a parsed run: rows and distinct topics, or rows and sessions answered."""
     if isinstance(parsed, ParsedSessionRun):
         return len(parsed.run), len(parsed.run.session_ids)
+    if isinstance(parsed, ParsedRag):
+        return len(parsed.run), len(parsed.run)
     return len(parsed.run), int(np.unique(parsed.run.query).size)
 
 
@@ -161,7 +164,9 @@ def parse_run(qrels_content: bytes, run_bytes: bytes, filename: str) -> ParsedRu
     return ParsedRun(qrels, read_run(run_bytes, name=filename, pool=qrels.strings))  # type: ignore[arg-type]
 
 
-def score_rows(parsed: Parsed, measures: Sequence[str], run_id: int, version_id: int) -> list[dict[str, Any]]:
+def score_rows(
+    parsed: ParsedRun | ParsedSessionRun, measures: Sequence[str], run_id: int, version_id: int
+) -> list[dict[str, Any]]:
     """Score a run: one row per (measure, judged topic), plus each measure's ``all`` row; for a
     session run one row per (measure, session of the benchmark), plus the ``all`` row."""
     if isinstance(parsed, ParsedSessionRun):
@@ -249,6 +254,8 @@ def _take_handoff(s: Session, run: Run, version_id: int) -> Parsed | None:
 def compute_rows(s: Session, run: Run, version: QrelsVersion) -> list[dict[str, Any]]:
     """Score a stored run against ``version`` (no writes)."""
     parsed = _take_handoff(s, run, version.id)
+    if run.kind == "rag":  # the LM judges every answer (slow: only ever the worker's job)
+        return rag_rows(s, run, version, parsed if isinstance(parsed, ParsedRag) else None)
     if parsed is None:
         content = unpack(run.content, "run file")
         if run.kind == "session":

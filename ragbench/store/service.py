@@ -9,7 +9,7 @@ the caller opens and commits (``with session.begin(): ...``). They raise only
 The contract is ``docs/service_design.md``; the implementation is split by concern:
 ``_access`` (users, tokens), ``_benchmarks`` (benchmarks, qrels versions, sessions), ``_runs``
 (submit, read, delete), ``_scoring`` (scoring, the worker), ``_leaderboard`` (ranking, tiers,
-comparisons).
+comparisons), ``_rag`` and ``_rag_answers`` (nugget sets, RAG runs, their judgments).
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from ragbench.store._leaderboard import (
     compare_runs,
     leaderboard,
 )
+from ragbench.store._rag import add_nugget_set, nugget_set
+from ragbench.store._rag import failures as rag_failures
+from ragbench.store._rag_answers import rag_answer
 from ragbench.store._runs import delete_run, get_run, per_topic_visible, run_scores, submit_run
 from ragbench.store._scoring import score_run
 from ragbench.store._worker import MAX_ATTEMPTS, process_pending
@@ -40,6 +43,7 @@ __all__ = (
     "MAX_ATTEMPTS",
     "Leaderboard",
     "LeaderboardRow",
+    "add_nugget_set",
     "add_qrels_version",
     "add_session_qrels_version",
     "add_sessions",
@@ -55,9 +59,12 @@ __all__ = (
     "leaderboard",
     "list_benchmarks",
     "local_admin",
+    "nugget_set",
     "per_topic_visible",
     "process_pending",
     "qrels_versions",
+    "rag_answer",
+    "rag_failures",
     "run_scores",
     "score_run",
     "set_hidden",
