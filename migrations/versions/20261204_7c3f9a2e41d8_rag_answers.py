@@ -139,7 +139,6 @@ def _sqlite() -> bool:
 
 def _kind_check(old: str, new: str) -> None:
     if _sqlite():
-        op.execute("PRAGMA foreign_keys = OFF")
         qrels, run = _tables(old)
         with op.batch_alter_table("qrels_version", recreate="always", copy_from=qrels) as batch:
             batch.drop_constraint(op.f("ck_qrels_version_kind"), type_="check")
@@ -155,6 +154,10 @@ def _kind_check(old: str, new: str) -> None:
 
 
 def upgrade() -> None:
+    if _sqlite():
+        op.execute(
+            "PRAGMA foreign_keys = OFF"
+        )  # before any write: the pragma is a no-op inside a transaction
     _kind_check(OLD_CHECK, NEW_CHECK)
     with op.batch_alter_table("benchmark") as batch:
         batch.add_column(sa.Column("rag_measures", sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
@@ -184,6 +187,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """RAG runs and nugget sets (with their scores and judgments) cannot exist before this revision."""
+    if _sqlite():
+        op.execute("PRAGMA foreign_keys = OFF")  # before any write (see upgrade)
     op.drop_table("rag_judgment")
     rag = "SELECT id FROM run WHERE kind = 'rag'"
     op.execute(f"DELETE FROM score WHERE run_id IN ({rag})")

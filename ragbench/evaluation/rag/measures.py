@@ -73,7 +73,7 @@ NEEDS: dict[str, str] = {
     **{name: name for name in SIMILARITY},
 }
 """Family -> the judgment it reads (counts and reference measures read none)."""
-_NAME = re.compile(r"^(?P<family>[A-Za-z]+)(?:@(?P<cutoff>\d+))?$")
+_NAME = re.compile(r"^(?P<family>[A-Za-z][A-Za-z0-9]*?)(?:@(?P<cutoff>\d+))?$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragbench.errors import FormatError, InputError
-from ragbench.formats.problems import Problem
 
 IMPORTANCE = ("vital", "okay")
 ASSIGNMENTS = ("support", "partial_support", "not_support")
@@ -112,6 +111,8 @@ class NuggetSet:
         Raises:
             FormatError: not JSON, or a malformed topic or nugget (each named).
         """
+        from ragbench.formats.problems import Problem
+
         try:
             raw = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
