@@ -58,6 +58,16 @@ class SessionsCreate(msgspec.Struct, forbid_unknown_fields=True):
     label_source: Literal["human", "llm"] = "human"
 
 
+class NuggetsCreate(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /api/v1/benchmarks/{slug}/nuggets``: a nugget set (the JSON ``ragbench rag nuggets
+    create`` writes: ``{"topics": {topic_id: {"query", "nuggets": [{"text", "importance",
+    "source"}]}}}``) becomes the benchmark's next nugget set version (admin only); the first one
+    makes it take RAG runs, scored on ``measures`` (default: the ``rag`` defaults)."""
+
+    nuggets: dict[str, Any]
+    measures: list[str] | None = None
+
+
 class QrelsCreate(msgspec.Struct, forbid_unknown_fields=True):
     """``POST /api/v1/benchmarks/{slug}/qrels``: a new qrels version; every run is re-scored.
     ``POST /api/v1/benchmarks/{slug}/session-qrels``: a new session qrels version; every session
@@ -80,6 +90,8 @@ class BenchmarkRead(msgspec.Struct, frozen=True):
     created_at: datetime
     has_sessions: bool = False
     session_measures: list[str] = msgspec.field(default_factory=list)
+    has_rag: bool = False
+    rag_measures: list[str] = msgspec.field(default_factory=list)
 
     @classmethod
     def from_model(cls, benchmark: Any) -> BenchmarkRead:
@@ -94,6 +106,8 @@ class BenchmarkRead(msgspec.Struct, frozen=True):
             created_at=benchmark.created_at,
             has_sessions=benchmark.has_sessions,
             session_measures=list(benchmark.session_measures or []),
+            has_rag=benchmark.has_rag,
+            rag_measures=list(benchmark.rag_measures or []),
         )
 
 
@@ -225,6 +239,8 @@ class LeaderboardRow(msgspec.Struct, frozen=True):
     """Significance tier (1: not significantly worse than the best run); null when not computable."""
     values: dict[str, float | None] = msgspec.field(default_factory=dict)
     """The run's mean on every measure of the leaderboard (``measures``)."""
+    failed: int | None = None
+    """RAG runs: answers whose judging failed (not scored on the failed part, not counted 0)."""
 
 
 class LeaderboardRead(msgspec.Struct, frozen=True):

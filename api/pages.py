@@ -92,6 +92,7 @@ class PageController(Controller):
         offset: Annotated[int, Parameter(ge=0)] = 0,
         session_measure: str | None = None,
         session_offset: Annotated[int, Parameter(ge=0)] = 0,
+        rag_measure: str | None = None,
     ) -> Template:
         """A benchmark's leaderboard on one measure, with a GET form to switch measure; for a
         benchmark with sessions also the sessions leaderboard, ranked on ``session_measure``."""
@@ -109,7 +110,13 @@ class PageController(Controller):
                     actor=None,
                     kind="session",
                 )
+            rag = None
+            if benchmark.has_rag:
+                rag = leaderboard_read(
+                    s, slug, rag_measure or None, offset=0, limit=PAGE_SIZE, actor=None, kind="rag"
+                )
         state = {
+            "rag_measure": rag.measure if rag else None,
             "measure": board.measure,
             "offset": offset,
             "session_measure": sessions.measure if sessions else None,
@@ -119,6 +126,7 @@ class PageController(Controller):
             "benchmark": benchmark,
             "board": board,
             "sessions": sessions,
+            "rag": rag,
             "link": _linker(state),
             "prev_offset": max(offset - PAGE_SIZE, 0) if offset > 0 else None,
             "next_offset": offset + PAGE_SIZE if offset + PAGE_SIZE < board.total else None,
@@ -137,6 +145,14 @@ class PageController(Controller):
         with db.begin() as (s, _):
             context = run_context(s, run_id, measure)
         return Template("run.html", context=context)
+
+    @get("/runs/{run_id:int}/answers/{topic_id:str}", sync_to_thread=True)
+    def answer(self, db: Database, run_id: int, topic_id: str) -> Template:
+        """One answer of a RAG run: each sentence with its citations and their support labels, the
+        topic's nuggets with their assignment (judgments withheld on a hidden benchmark)."""
+        with db.begin() as (s, _):
+            context = answer_context(s, run_id, topic_id)
+        return Template("answer.html", context=context)
 
     @get("/compare", sync_to_thread=True)
     def compare(self, db: Database, a: int | None = None, b: int | None = None) -> Template:
@@ -188,6 +204,7 @@ def run_context(s: Session, run_id: int, measure: str | None) -> dict[str, Any]:
         "chart": None,
         "baseline": None,
     }
+    context["answers"] = service.rag_run_answers(s, run_id) if run.kind == "rag" else []
     if hidden or run.status != "scored" or not measures:
         return context
     per_topic = per_topic_of(service.run_scores(s, run_id, None, per_topic=True))
@@ -228,3 +245,34 @@ def compare_context(s: Session, a: int, b: int) -> dict[str, Any]:
             unit="session" if run_a.kind == "session" else "topic",
         )
     return {"run_a": run_a, "run_b": run_b, "report": report, "chart": chart, "hidden": hidden}
+
+
+def answer_context(s: Session, run_id: int, topic_id: str) -> dict[str, Any]:
+    """The answer page: sentences with citations and support labels, nuggets with assignments."""
+    page = service.rag_answer(s, run_id, topic_id, None)
+    judged = page["judged"]
+    support = judged.support if judged is not None and judged.support is not None else None
+    answer = page["answer"]
+    sentences = [
+        {
+            "text": sentence.text,
+            "citations": [
+                {
+                    "number": c + 1,
+                    "segment": answer.references[c],
+                    "label": support[i][j] if support else None,
+                }
+                for j, c in enumerate(sentence.citations)
+            ],
+        }
+        for i, sentence in enumerate(answer.sentences)
+    ]
+    return {
+        "run": RunRead.from_model(page["run"]),
+        "answer": answer,
+        "sentences": sentences,
+        "nuggets": page["nuggets"],
+        "failed": page["failed"],
+        "hidden": bool(page["run"].benchmark.hidden),
+        "judged": judged is not None,
+    }

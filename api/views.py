@@ -48,9 +48,10 @@ def leaderboard_read(
     if not measure:
         measures = service.get_benchmark(s, slug, actor).measures_of(kind)
         if not measures:
-            raise InputError(f"benchmark {slug!r} has no sessions")
+            raise InputError(f"benchmark {slug!r} has no {'nugget set' if kind == 'rag' else 'sessions'}")
         measure = measures[0]
     board = service.leaderboard(s, slug, measure, offset=offset, limit=limit, actor=actor, kind=kind)
+    failed = service.rag_failures(s, slug, [r.run_id for r in board.rows]) if kind == "rag" else {}
     rows = [
         LeaderboardRow(
             rank=row.rank,
@@ -62,6 +63,7 @@ def leaderboard_read(
             judged_at_10=finite(row.judged_at_10),
             tier=row.tier,
             values={m: finite(v) for m, v in row.values.items()},
+            failed=failed.get(row.run_id, 0) if kind == "rag" else None,
         )
         for row in board.rows
     ]

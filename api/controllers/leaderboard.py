@@ -49,8 +49,11 @@ class LeaderboardController(Controller):
         offset: Annotated[int, Parameter(ge=0)] = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
         kind: Annotated[
-            Literal["adhoc", "session"],
-            Parameter(description="adhoc: runs per topic; session: session runs on a session measure"),
+            Literal["adhoc", "session", "rag"],
+            Parameter(
+                description="adhoc: runs per topic; session: session runs on a session measure; "
+                "rag: RAG runs (answers) on a RAG measure, with the count of answers whose judging failed"
+            ),
         ] = "adhoc",
     ) -> Response[LeaderboardRead]:
         """Scored runs ranked by mean (best first) with their significance tier, Judged@10 and their

@@ -260,10 +260,12 @@ def rag_rows(s: Session, run: Run, version: QrelsVersion, parsed: ParsedRag | No
     return rows
 
 
-def failures(s: Session, version_id: int, run_ids: list[int]) -> dict[int, int]:
-    """run id -> answers whose judging failed, against a nugget set version."""
+def failures(s: Session, slug: str, run_ids: list[int]) -> dict[int, int]:
+    """run id -> answers whose judging failed, against the benchmark's latest nugget set (a count,
+    not a per-answer value: public on hidden benchmarks too)."""
     if not run_ids:
         return {}
+    version_id = latest_version(s, benchmark_by_slug(s, slug).id, "rag").id
     found = s.execute(
         select(RagJudgment.run_id, func.count())
         .where(

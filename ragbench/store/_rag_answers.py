@@ -55,3 +55,10 @@ def rag_answer(s: Session, run_id: int, topic_id: str, actor: User | None) -> di
     else:
         page["nuggets"] = [(n, None) for n in nuggets]
     return page
+
+
+def rag_run_answers(s: Session, run_id: int) -> list[tuple[str, str, int, int]]:
+    """(topic id, topic, words, citations) of each answer of a RAG run, in the file's order."""
+    run = get_run(s, run_id)
+    parsed = parse_rag_run(run.benchmark, unpack(run.content, "run file"), f"run {run.id}")
+    return [(a.topic_id, a.topic, a.words, a.citation_count) for a in parsed.run.answers.values()]

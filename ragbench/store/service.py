@@ -34,7 +34,7 @@ from ragbench.store._leaderboard import (
 )
 from ragbench.store._rag import add_nugget_set, nugget_set
 from ragbench.store._rag import failures as rag_failures
-from ragbench.store._rag_answers import rag_answer
+from ragbench.store._rag_answers import rag_answer, rag_run_answers
 from ragbench.store._runs import delete_run, get_run, per_topic_visible, run_scores, submit_run
 from ragbench.store._scoring import score_run
 from ragbench.store._worker import MAX_ATTEMPTS, process_pending
@@ -65,6 +65,7 @@ __all__ = (
     "qrels_versions",
     "rag_answer",
     "rag_failures",
+    "rag_run_answers",
     "run_scores",
     "score_run",
     "set_hidden",
