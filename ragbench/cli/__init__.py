@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import typer
 
-from ragbench.cli import demo, evaluate, jobs, service, sessions, settings, train
+from ragbench.cli import demo, evaluate, jobs, rag, service, sessions, settings, train
 
 app = typer.Typer(
     name="ragbench",
@@ -25,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for group in (evaluate, sessions, jobs, demo, service, train, settings):
+for group in (evaluate, sessions, jobs, demo, service, train, settings, rag):
     group.register(app)
 
 
