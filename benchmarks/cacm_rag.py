@@ -33,8 +33,6 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results" / "cacm_rag.json"))
     args = parser.parse_args()
 
-    from rankers.lm import open_client
-    from rankers.rag.judges import RagJudge
     from ragbench.evaluation.rag import evaluate_rag
     from ragbench.formats.corpus import iter_corpus
     from ragbench.formats.rag import read_rag
@@ -42,6 +40,8 @@ def main() -> None:
     from ragbench.formats.trec import read_qrels
     from ragbench.jobs.config import load_pipeline
     from ragbench.jobs.pipeline import run_pipeline
+    from rankers.lm import open_client
+    from rankers.rag.judges import RagJudge
 
     data, work = Path(args.data), Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

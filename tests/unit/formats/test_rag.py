@@ -88,6 +88,5 @@ def test_the_reference_cap_is_configurable(tmp_path: Path) -> None:
     data = answer("1", "A.", [0], [f"d{i}" for i in range(3)]).encode()
     assert check_rag(data, max_references=3) == []
     assert "3 references; at most 2" in check_rag(data, max_references=2)[0].message
-    assert "empty" in read_rag.__doc__ or True
     with pytest.raises(FormatError, match="no answers"):
         read_rag(b"\n\n")
