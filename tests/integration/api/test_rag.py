@@ -4,7 +4,6 @@ its line and writes nothing; a valid one is stored pending for the worker; nugge
 from __future__ import annotations
 
 import json
-
 from collections.abc import Callable
 
 from support.paths import FIXTURES
