@@ -263,6 +263,7 @@ def compute_rows(s: Session, run: Run, version: QrelsVersion) -> list[dict[str, 
             parsed = parse_session_run(version.content, content, f"run {run.id}", topics)
         else:
             parsed = parse_run(version.content, content, f"run {run.id}")
+    assert not isinstance(parsed, ParsedRag)  # RAG runs returned above
     return score_rows(parsed, run.benchmark.measures_of(run.kind), run.id, version.id)
 
 

@@ -214,7 +214,9 @@ class RagJudge:
                         )
                     )
         replies = self._ask("judge: support", [p for *_, p in asks], LABEL_TOKENS)
-        grid = {a.topic_id: [[None] * len(s.citations) for s in a.sentences] for a in answers}
+        grid: dict[str, list[list[str | None]]] = {
+            a.topic_id: [[None] * len(s.citations) for s in a.sentences] for a in answers
+        }
         for (topic, si, ci, _), reply in zip(asks, replies, strict=True):
             label = prompts.parse_support(reply.text)
             grid[topic][si][ci] = label

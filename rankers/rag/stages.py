@@ -85,12 +85,13 @@ class JudgeStage:
 
     def judge(self, queries: Any, items: Any) -> dict[str, Any]:
         del queries
-        return self.rag.judge(
+        found: dict[str, Any] = self.rag.judge(
             items["run"],
             nuggets=items.get("nuggets"),
             passages=items.get("passages"),
             parts=items.get("parts", ("nuggets", "support")),
         )
+        return found
 
     def describe(self) -> dict[str, Any]:
         return {"lm": self.rag.client.describe()}
