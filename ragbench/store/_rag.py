@@ -214,10 +214,34 @@ def judge_run(benchmark: Benchmark, run: RagRun, nuggets: NuggetSet) -> dict[str
     return found
 
 
-def rag_rows(s: Session, run: Run, version: QrelsVersion, parsed: ParsedRag | None) -> list[dict[str, Any]]:
-    """Judge and score a RAG run against a nugget set version: stores the judgments, returns the
+def stored_judgments(s: Session, run: Run, version: QrelsVersion) -> dict[str, AnswerJudgments] | None:
+    """The judgments stored for the run against the nugget set ``version``, or None when it has
+    none (never judged against that version)."""
+    from ragbench.evaluation.rag import AnswerJudgments
+
+    found = s.execute(
+        select(RagJudgment.topic_id, RagJudgment.judgments).where(
+            RagJudgment.run_id == run.id, RagJudgment.qrels_version_id == version.id
+        )
+    ).all()
+    if not found:
+        return None
+    return {str(topic): AnswerJudgments.from_dict(data) for topic, data in found}
+
+
+def rag_rows(
+    s: Session,
+    run: Run,
+    version: QrelsVersion,
+    parsed: ParsedRag | None,
+    *,
+    judgments: dict[str, AnswerJudgments] | None = None,
+) -> list[dict[str, Any]]:
+    """Score a RAG run against a nugget set version and the benchmark's latest qrels; returns the
     score rows (a topic whose value is undefined or failed has no row; ``all`` is the mean of the
-    rest)."""
+    rest, and has no row either when no topic is left). Without ``judgments`` the judge judges
+    every answer first and the judgments are stored; with them (e.g. :func:`stored_judgments`) no
+    LM is asked and nothing but scores changes."""
     from ragbench.evaluation.rag import evaluate_rag
     from ragbench.formats.tables import new_pool
     from ragbench.formats.trec import read_qrels
@@ -226,7 +250,9 @@ def rag_rows(s: Session, run: Run, version: QrelsVersion, parsed: ParsedRag | No
     if parsed is None:
         parsed = parse_rag_run(benchmark, unpack(run.content, "run file"), f"run {run.id}")
     nuggets = read_nuggets(version.content)
-    judgments = judge_run(benchmark, parsed.run, nuggets)
+    judged = judgments is None
+    if judgments is None:
+        judgments = judge_run(benchmark, parsed.run, nuggets)
     qrels = read_qrels(
         unpack(latest_version(s, benchmark.id).content, "qrels"), name="qrels", pool=new_pool()
     )
@@ -239,6 +265,23 @@ def rag_rows(s: Session, run: Run, version: QrelsVersion, parsed: ParsedRag | No
         qrels=qrels,
         name=str(run.id),
     )
+    if judged:
+        _store_judgments(s, run, version, judgments)
+    rows: list[dict[str, Any]] = []
+    for measure in result.measures:
+        base = {"run_id": run.id, "qrels_version_id": version.id, "measure": measure,
+                "fingerprint": result.fingerprints[measure].to_dict()}  # fmt: skip
+        for topic, value in zip(result.query_ids, result.per_query[measure].tolist(), strict=True):
+            if math.isfinite(value):
+                rows.append({**base, "query_id": topic, "value": value})
+        if math.isfinite(result.aggregate[measure]):  # no topic with a value (all failed): no mean
+            rows.append({**base, "query_id": ALL_TOPICS, "value": result.aggregate[measure]})
+    return rows
+
+
+def _store_judgments(
+    s: Session, run: Run, version: QrelsVersion, judgments: dict[str, AnswerJudgments]
+) -> None:
     s.execute(
         delete(RagJudgment).where(RagJudgment.run_id == run.id, RagJudgment.qrels_version_id == version.id)
     )
@@ -249,15 +292,13 @@ def rag_rows(s: Session, run: Run, version: QrelsVersion, parsed: ParsedRag | No
     ]  # fmt: skip
     if records:
         s.execute(insert(RagJudgment), records)
-    rows: list[dict[str, Any]] = []
-    for measure in result.measures:
-        base = {"run_id": run.id, "qrels_version_id": version.id, "measure": measure,
-                "fingerprint": result.fingerprints[measure].to_dict()}  # fmt: skip
-        for topic, value in zip(result.query_ids, result.per_query[measure].tolist(), strict=True):
-            if math.isfinite(value):
-                rows.append({**base, "query_id": topic, "value": value})
-        rows.append({**base, "query_id": ALL_TOPICS, "value": result.aggregate[measure]})
-    return rows
+
+
+def reads_qrels(benchmark: Benchmark) -> bool:
+    """Whether some RAG measure of the benchmark reads the ad hoc qrels (``RefnDCG@k``, ``RefJudged@k``)."""
+    from ragbench.evaluation.rag.measures import REFERENCES
+
+    return any(m.startswith(REFERENCES) for m in benchmark.measures_of("rag"))
 
 
 def failures(s: Session, slug: str, run_ids: list[int]) -> dict[int, int]:
@@ -296,4 +337,6 @@ __all__ = [
     "nugget_set",
     "parse_rag_run",
     "rag_rows",
+    "reads_qrels",
+    "stored_judgments",
 ]

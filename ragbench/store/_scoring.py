@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from ragbench.errors import InputError, NotFoundError, RagbenchError
 from ragbench.formats.tables import QrelsTable, RunTable, new_pool
 from ragbench.store._common import latest_version, lock_benchmark, now, unpack
-from ragbench.store._rag import ParsedRag, rag_rows
+from ragbench.store._rag import ParsedRag, rag_rows, reads_qrels, stored_judgments
 from ragbench.store.models import ALL_TOPICS, Benchmark, QrelsVersion, Run, Score
 
 if TYPE_CHECKING:
@@ -325,4 +325,32 @@ def rescore_benchmark(s: Session, benchmark_id: int, version: QrelsVersion, inli
             run.status, run.error = "failed", failure_reason(exc)
             continue
         store_scores(s, run, rows, version.id)
+    if version.kind == "adhoc":
+        _rescore_rag_references(s, benchmark_id)
     s.flush()
+
+
+def _rescore_rag_references(s: Session, benchmark_id: int) -> None:
+    """After a new ad hoc qrels version: a RAG run's ``RefnDCG@k``/``RefJudged@k`` read the qrels,
+    so its scores against the latest nugget set are recomputed now from its stored judgments (no LM
+    call; the other measures come out the same). A run with no stored judgments for that set is
+    left as it is: when the worker scores it, it reads the latest qrels anyway."""
+    benchmark = s.get(Benchmark, benchmark_id)
+    if benchmark is None or not benchmark.has_rag or not reads_qrels(benchmark):
+        return
+    version = latest_version(s, benchmark_id, "rag")
+    runs = s.scalars(
+        select(Run)
+        .where(Run.benchmark_id == benchmark_id, Run.kind == "rag", Run.status == "scored")
+        .order_by(Run.id)
+    ).all()
+    for run in runs:
+        judgments = stored_judgments(s, run, version)
+        if judgments is None:
+            continue
+        try:
+            rows = rag_rows(s, run, version, None, judgments=judgments)
+        except RagbenchError as exc:
+            run.status, run.error = "failed", failure_reason(exc)
+            continue
+        store_scores(s, run, rows, version.id)

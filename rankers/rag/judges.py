@@ -41,6 +41,7 @@ class RagJudge:
         max_nuggets: most nuggets per topic.
         max_claims: most claims extracted from a text.
         docs_per_prompt: relevant documents read per nugget-creation prompt.
+        list_tokens: most tokens of a list reply (nuggets, claims).
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class RagJudge:
         max_nuggets: int = 10,
         max_claims: int = 8,
         docs_per_prompt: int = 3,
+        list_tokens: int = LIST_TOKENS,
         progress: Progress = None,
     ) -> None:
         self.client = client
@@ -60,6 +62,7 @@ class RagJudge:
         self.max_nuggets = max_nuggets
         self.max_claims = max_claims
         self.docs_per_prompt = docs_per_prompt
+        self.list_tokens = list_tokens
         self.progress = progress
 
     def _ask(self, label: str, texts: Sequence[str], max_tokens: int) -> list[Any]:
@@ -103,7 +106,7 @@ class RagJudge:
                         ),
                     )
                 )
-        replies = self._ask("nuggets: create", [p for _, p in asks], LIST_TOKENS)
+        replies = self._ask("nuggets: create", [p for _, p in asks], self.list_tokens)
         found: dict[str, list[tuple[str, Any]]] = {t: [] for t in documents}
         for (topic, _), reply in zip(asks, replies, strict=True):
             seen = {text.lower() for text, _ in found[topic]}
@@ -238,7 +241,7 @@ class RagJudge:
         replies = self._ask(
             label,
             [prompts.CLAIMS.format(text=_cut(t, self.answer_words), count=self.max_claims) for t in texts],
-            LIST_TOKENS,
+            self.list_tokens,
         )
         return [(prompts.parse_list(r.text, self.max_claims), r) for r in replies]
 

@@ -11,7 +11,8 @@ Every key other than the generator's own (``k``, ``max_words``, ``max_tokens``, 
 ``device``, ``batch_size``, ``concurrency``, ``timeout``, ``retries``, ``cache``...; docs/lm.md),
 checked when the config is read. The generator needs the config's corpus (the passages' texts).
 The ``rag`` judge (used by the store's evaluation of RAG runs) takes the same LM keys plus the
-judge's own (``doc_words``, ``answer_words``, ``max_nuggets``, ``max_claims``).
+judge's own (``doc_words``, ``answer_words``, ``max_nuggets``, ``max_claims``, ``docs_per_prompt``,
+``list_tokens``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ragbench.jobs.options import Options
 from ragbench.jobs.registry import StageType
 
 GENERATOR_OWN = {"k", "max_words", "max_tokens", "doc_words", "prompt"}
-JUDGE_OWN = {"doc_words", "answer_words", "max_nuggets", "max_claims", "docs_per_prompt"}
+JUDGE_OWN = {"doc_words", "answer_words", "max_nuggets", "max_claims", "docs_per_prompt", "list_tokens"}
 LM_KEYS = {"backend", "model", "base_url", "api_key_env", "device", "dtype", "batch_size", "concurrency",
            "timeout", "retries", "backoff", "temperature", "seed", "max_tokens", "cache"}  # fmt: skip
 LM_MODULES = ("torch", "transformers", "gguf", "accelerate")
@@ -110,6 +111,7 @@ def judge(spec: StageSpec) -> Any:
             max_nuggets=opts.integer("max_nuggets", 10) or 10,
             max_claims=opts.integer("max_claims", 8) or 8,
             docs_per_prompt=opts.integer("docs_per_prompt", 3) or 3,
+            list_tokens=opts.integer("list_tokens", 160) or 160,
         )
     )
 
