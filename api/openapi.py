@@ -92,6 +92,8 @@ STATUSES: dict[str, tuple[int, ...]] = {
     "GetArenaAgreement": (*COMMON, 404, 422),
     "ExportArenaVotes": (*COMMON, 403, 404),
     "ImportArenaVotes": ADMIN_WRITE,
+    "AddNuggetSet": ADMIN_WRITE,
+    "GetNuggetSet": (*COMMON, 403, 404),
     "ListSuites": COMMON,
     "CreateSuite": (*COMMON, 403, 409, 413, 422),
     "GetSuite": (*COMMON, 404),

@@ -97,6 +97,7 @@ class PageController(Controller):
         session_measure: str | None = None,
         session_offset: Offset = 0,
         qrels: str = "human",
+        rag_measure: str | None = None,
     ) -> Template:
         """A benchmark's leaderboard on one measure, with a GET form to switch measure; for a
         benchmark with sessions also the sessions leaderboard, ranked on ``session_measure``."""
@@ -117,7 +118,13 @@ class PageController(Controller):
                     kind="session",
                 )
             extra = board_extras(s, slug, board.measure, [row.run_id for row in board.rows])
+            rag = None
+            if benchmark.has_rag:
+                rag = leaderboard_read(
+                    s, slug, rag_measure or None, offset=0, limit=PAGE_SIZE, actor=None, kind="rag"
+                )
         state = {
+            "rag_measure": rag.measure if rag else None,
             "measure": board.measure,
             "offset": offset,
             "session_measure": sessions.measure if sessions else None,
@@ -128,6 +135,7 @@ class PageController(Controller):
             "benchmark": benchmark,
             "board": board,
             "sessions": sessions,
+            "rag": rag,
             "link": _linker(state),
             "view_names": VIEW_NAMES,
             "prev_offset": max(offset - PAGE_SIZE, 0) if offset > 0 else None,
@@ -146,7 +154,7 @@ class PageController(Controller):
     def judges(self, db: Database, slug: str, measure: str | None = None) -> Template:
         """The benchmark's LLM judges (model + prompt) ranked by how well they reproduce the human
         system ranking (Kendall's tau), then label agreement (Cohen's kappa)."""
-        from api.dto import JudgeRowRead
+        from api.judge_dto import JudgeRowRead
 
         with db.begin() as (s, _):
             benchmark = BenchmarkRead.from_model(service.get_benchmark(s, slug, None))
@@ -182,6 +190,15 @@ class PageController(Controller):
         with db.begin() as (s, _):
             context = run_context(s, number, measure)
         return Template("run.html", context=context)
+
+    @get("/runs/{run_id:str}/answers/{topic_id:str}", sync_to_thread=True)
+    def answer(self, db: Database, run_id: RunId, topic_id: str) -> Template:
+        """One answer of a RAG run: each sentence with its citations and their support labels, the
+        topic's nuggets with their assignment (judgments withheld on a hidden benchmark)."""
+        number = parse_id(run_id, "run")
+        with db.begin() as (s, _):
+            context = answer_context(s, number, topic_id)
+        return Template("answer.html", context=context)
 
     @get("/compare", sync_to_thread=True)
     def compare(
@@ -281,6 +298,7 @@ def run_context(s: Session, run_id: int, measure: str | None) -> dict[str, Any]:
         "baseline": None,
         "ir_metadata": _as_yaml(run.ir_metadata),
     }
+    context["answers"] = service.rag_run_answers(s, run_id) if run.kind == "rag" else []
     if hidden or run.status != "scored" or not measures:
         return context
     per_topic = per_topic_of(service.run_scores(s, run_id, None, per_topic=True))
@@ -322,3 +340,34 @@ def compare_context(s: Session, a: int, b: int) -> dict[str, Any]:
             unit="session" if run_a.kind == "session" else "topic",
         )
     return {"run_a": run_a, "run_b": run_b, "report": report, "chart": chart, "hidden": hidden}
+
+
+def answer_context(s: Session, run_id: int, topic_id: str) -> dict[str, Any]:
+    """The answer page: sentences with citations and support labels, nuggets with assignments."""
+    page = service.rag_answer(s, run_id, topic_id, None)
+    judged = page["judged"]
+    support = judged.support if judged is not None and judged.support is not None else None
+    answer = page["answer"]
+    sentences = [
+        {
+            "text": sentence.text,
+            "citations": [
+                {
+                    "number": c + 1,
+                    "segment": answer.references[c],
+                    "label": support[i][j] if support else None,
+                }
+                for j, c in enumerate(sentence.citations)
+            ],
+        }
+        for i, sentence in enumerate(answer.sentences)
+    ]
+    return {
+        "run": RunRead.from_model(page["run"]),
+        "answer": answer,
+        "sentences": sentences,
+        "nuggets": page["nuggets"],
+        "failed": page["failed"],
+        "hidden": bool(page["run"].benchmark.hidden),
+        "judged": judged is not None,
+    }

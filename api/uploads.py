@@ -24,7 +24,7 @@ from ragbench.errors import InputError
 TEXT_TYPES = ("text/plain", "application/octet-stream")
 FORM_TYPE = "multipart/form-data"
 FIELDS = ("name", "description", "url", "metadata", "filename", "kind")
-KINDS = ("adhoc", "session")
+KINDS = ("adhoc", "session", "rag")
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +175,8 @@ def _upload_body() -> Any:
             "kind": Schema(
                 type=OpenAPIType.STRING,
                 enum=list(KINDS),
-                description="adhoc (a TREC run, the default) or session (a session run)",
+                description="adhoc (a TREC run, the default), session (a session run) or rag (TREC RAG "
+                "2024/2025 or QA answers JSONL, judged by the worker)",
             ),
         },
     )

@@ -49,11 +49,12 @@ def leaderboard_read(
     if not measure:
         measures = service.get_benchmark(s, slug, actor).measures_of(kind)
         if not measures:
-            raise InputError(f"benchmark {slug!r} has no sessions")
+            raise InputError(f"benchmark {slug!r} has no {'nugget set' if kind == 'rag' else 'sessions'}")
         measure = measures[0]
     board = service.leaderboard(
         s, slug, measure, offset=offset, limit=limit, actor=actor, kind=kind, qrels=qrels
     )
+    failed = service.rag_failures(s, slug, [r.run_id for r in board.rows]) if kind == "rag" else {}
     rows = [
         LeaderboardRow(
             rank=row.rank,
@@ -68,6 +69,7 @@ def leaderboard_read(
             human_judged_at_10=finite(row.human_judged_at_10),
             llm_share_at_10=finite(row.llm_share_at_10),
             llm_badge=row.llm_badge,
+            failed=failed.get(row.run_id, 0) if kind == "rag" else None,
         )
         for row in board.rows
     ]

@@ -20,6 +20,21 @@ from typing import Any
 from ragbench.errors import MissingExtraError
 
 _lock = threading.Lock()
+# The JVM is embedded in a Python process that also runs torch (a BM25 -> LM pipeline in one
+# process, a Ray actor, a test), so it must leave the process's signals and main stack alone:
+# - ``-Xrs``: without it the JVM takes SIGINT, SIGTERM and SIGHUP for its shutdown hooks and calls
+#   exit() from a JVM thread while the Python main thread is still running: the C++ static
+#   destructors of torch then run under a live torch call, which fails with "RuntimeError: unknown
+#   parameter type", and Python's finalization segfaults in the garbage collector (hs_err_pid*.log).
+#   With it, Ctrl-C is Python's KeyboardInterrupt and SIGTERM ends the process as it would without
+#   a JVM.
+# - ``-Xss``: a JVM created on the process's primordial (main) thread caps that thread's stack at
+#   the Java thread stack size (1 MiB by default): it unmaps the rest of the main stack and puts
+#   its guard pages there, so deep native recursion on the main thread (json, torch, a parser)
+#   then segfaults where it would run without the JVM. The stack size is set to the process's
+#   stack limit (ulimit -s), which gives the main thread back its whole stack; Java threads
+#   reserve (not commit) the same size.
+_SIGNALS = "-Xrs"
 # Lucene's memory-mapped reads use sun.misc.Unsafe, which Java 24+ warns about on every start;
 # SLF4J announces its provider; Anserini logs at INFO. None of it is for the user.
 QUIET = ("--sun-misc-unsafe-memory-access=allow", "-Dslf4j.internal.verbosity=WARN", "-Dlog4j2.level=WARN")
@@ -36,6 +51,23 @@ def anserini_jar() -> str:
     if not found:
         raise MissingExtraError(f"no anserini-*-fatjar.jar in {jars}: reinstall pyserini")
     return found[-1]
+
+
+def stack_option() -> str | None:
+    """``-Xss<N>k``: the process's soft stack limit (at most 1 GiB, the JVM's maximum), or None
+    when the limit is under the JVM's default of 1 MiB (the default is then left alone)."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
+    cap = 1 << 30
+    size = cap if soft == resource.RLIM_INFINITY or soft > cap else soft
+    return f"-Xss{size // 1024}k" if size > 1 << 20 else None
+
+
+def jvm_options() -> list[str]:
+    """The options ragbench starts the JVM with (besides pyjnius' own), see the module's notes."""
+    stack = stack_option()
+    return [*QUIET, _SIGNALS, *([stack] if stack else [])]
 
 
 def start_jvm() -> None:
@@ -56,7 +88,7 @@ def start_jvm() -> None:
         if not jnius_config.vm_running:
             jnius_config.set_options(
                 *[opt for opt in jnius_config.get_options() if "jdk.incubator.vector" not in opt],
-                *QUIET,
+                *jvm_options(),
             )
             jnius_config.add_classpath(anserini_jar())
         from jnius import autoclass  # starts the VM

@@ -19,6 +19,7 @@ EXTRAS: dict[str, str] = {
     "dense": "dense indexes (sentence-transformers, FAISS, ONNX Runtime, all-MiniLM-L6-v2)",
     "lm": "language models in process and through OpenAI-compatible endpoints (transformers, gguf, httpx)",
     "distributed": "pipelines and indexing on Ray",
+    "rag": "reference-based RAG answer measures (rouge-score for ROUGE-L)",
     "gpu": "FAISS on CUDA GPUs",
     "ir-datasets": "benchmarks from ir_datasets' local cache (ir_datasets)",
 }
@@ -37,6 +38,7 @@ PROVIDERS: dict[str, str] = {
     **dict.fromkeys(("torch", "transformers", "gguf", "accelerate"), "lm"),
     "ray": "distributed",
     "ir_datasets": "ir-datasets",
+    "rouge_score": "rag",
 }
 """Top-level module -> the extra that installs it."""
 

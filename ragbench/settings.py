@@ -56,6 +56,18 @@ def _text(name: str, raw: str) -> str:
     return raw
 
 
+def _mapping(name: str, raw: str) -> dict[str, Any]:
+    import json
+
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise InputError(f"{name} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InputError(f'{name} must be a JSON object such as {{"backend": "local"}}')
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One setting: its attribute, variable, parser, default (from the settings read so far) and meaning."""
@@ -128,6 +140,12 @@ SETTINGS: tuple[Setting, ...] = (
             "arena votes one voter may cast in 24 hours (0: no limit)"),
     Setting("arena_rounds", "RAGBENCH_ARENA_ROUNDS", _integer, lambda s: 1000,
             "bootstrap rounds of the arena's rating intervals on the pages and the API"),
+    Setting("rag_judge", "RAGBENCH_RAG_JUDGE", _mapping, lambda s: {"backend": "local"},
+            "the LM that judges RAG runs on the service (JSON: the LM layer's keys, docs/lm.md)"),
+    Setting("rag_max_references", "RAGBENCH_RAG_MAX_REFERENCES", _integer, lambda s: 20,
+            "most references one RAG answer may list (TREC RAG 2024: 20)"),
+    Setting("rag_max_words", "RAGBENCH_RAG_MAX_WORDS", _integer, lambda s: 400,
+            "word limit of a RAG answer (longer answers get a warning)"),
 )  # fmt: skip
 
 
@@ -164,6 +182,9 @@ class Settings:
         arena_votes_per_minute: ``RAGBENCH_ARENA_VOTES_PER_MINUTE``, default 30.
         arena_votes_per_day: ``RAGBENCH_ARENA_VOTES_PER_DAY``, default 1,000.
         arena_rounds: ``RAGBENCH_ARENA_ROUNDS``, default 1,000.
+        rag_judge: ``RAGBENCH_RAG_JUDGE``, the RAG judge's LM config, default ``{"backend": "local"}``.
+        rag_max_references: ``RAGBENCH_RAG_MAX_REFERENCES``, default 20.
+        rag_max_words: ``RAGBENCH_RAG_MAX_WORDS``, default 400.
         sources: attribute -> the variable it came from, or ``"default"``.
     """
 
@@ -195,6 +216,9 @@ class Settings:
     arena_votes_per_minute: int
     arena_votes_per_day: int
     arena_rounds: int
+    rag_judge: dict[str, Any] = field(default_factory=lambda: {"backend": "local"})
+    rag_max_references: int = 20
+    rag_max_words: int = 400
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod

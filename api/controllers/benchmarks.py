@@ -3,13 +3,23 @@ session qrels versions (admin), hide/unhide."""
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import msgspec
 from litestar import Controller, get, patch, post
+from litestar.params import Parameter
 
 from api.auth import requires_admin
 from api.bounds import SlugPath
 from api.deps import Database, Principal
-from api.dto import BenchmarkCreate, BenchmarkRead, QrelsCreate, QrelsVersionRead, SessionsCreate
+from api.dto import (
+    BenchmarkCreate,
+    BenchmarkRead,
+    NuggetsCreate,
+    QrelsCreate,
+    QrelsVersionRead,
+    SessionsCreate,
+)
 from ragbench.store import service
 
 
@@ -101,6 +111,32 @@ class BenchmarkController(Controller):
                 s, actor, slug, data.qrels, label_source=data.label_source
             )
             return QrelsVersionRead.from_model(version)
+
+    @post("/{slug:str}/nuggets", operation_id="AddNuggetSet", guards=[requires_admin], sync_to_thread=True)
+    def add_nuggets(
+        self, db: Database, principal: Principal, slug: SlugPath, data: NuggetsCreate
+    ) -> QrelsVersionRead:
+        """Add a nugget set version (admin only): the benchmark then takes RAG runs, and the RAG runs
+        it has are evaluated again against the new set by the worker (400 for a malformed set)."""
+        import json
+
+        with db.begin(principal) as (s, actor):
+            version = service.add_nugget_set(s, actor, slug, json.dumps(data.nuggets), measures=data.measures)
+            return QrelsVersionRead.from_model(version)
+
+    @get("/{slug:str}/nuggets", operation_id="GetNuggetSet", guards=[requires_admin], sync_to_thread=True)
+    def get_nuggets(
+        self,
+        db: Database,
+        principal: Principal,
+        slug: SlugPath,
+        version: Annotated[int | None, Parameter(ge=1, le=2**31 - 1)] = None,
+    ) -> dict[str, Any]:
+        """Export a nugget set as JSON (admin only: nuggets are judgments; latest version by default).
+        Edit it and post it back to make a new version (human nuggets allowed)."""
+        with db.begin(principal) as (s, actor):
+            found, nuggets = service.nugget_set(s, actor, slug, version)
+            return {"version": found.version, "label_source": found.label_source, **nuggets.to_dict()}
 
     @patch("/{slug:str}", operation_id="SetBenchmarkVisibility", guards=[requires_admin], sync_to_thread=True)
     def set_visibility(

@@ -11,7 +11,8 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from api.auth import requires_admin
 from api.bounds import JobId, SlugPath, parse_id
 from api.deps import Database, Principal
-from api.dto import JudgedQrelsCreate, JudgeJobRead, JudgeRequest, JudgeRowRead, QrelsVersionRead
+from api.dto import QrelsVersionRead
+from api.judge_dto import JudgedQrelsCreate, JudgeJobRead, JudgeRequest, JudgeRowRead
 from ragbench.store import service
 
 

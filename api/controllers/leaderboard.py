@@ -53,8 +53,11 @@ class LeaderboardController(Controller):
         offset: Offset = 0,
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
         kind: Annotated[
-            Literal["adhoc", "session"],
-            Parameter(description="adhoc: runs per topic; session: session runs on a session measure"),
+            Literal["adhoc", "session", "rag"],
+            Parameter(
+                description="adhoc: runs per topic; session: session runs on a session measure; "
+                "rag: RAG runs (answers) on a RAG measure, with the count of answers whose judging failed"
+            ),
         ] = "adhoc",
         qrels: Annotated[
             Literal["human", "filled", "llm"],

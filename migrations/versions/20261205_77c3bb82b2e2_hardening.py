@@ -9,7 +9,7 @@
   never reads it.
 
 Revision ID: 77c3bb82b2e2
-Revises: 5e55b1c0a9d2
+Revises: 7c3f9a2e41d8
 Create Date: 2026-12-05 09:00:00.000000+00:00
 """
 
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "77c3bb82b2e2"
-down_revision: str | None = "5e55b1c0a9d2"
+down_revision: str | None = "7c3f9a2e41d8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -22,6 +22,7 @@ from ragbench.cli import (
     evaluate,
     jobs,
     judge,
+    rag,
     service,
     sessions,
     settings,
@@ -37,7 +38,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for group in (evaluate, sessions, jobs, cluster, demo, service, train, judge, settings, suites, arena):
+for group in (evaluate, sessions, jobs, cluster, demo, service, train, judge, settings, suites, arena, rag):
     group.register(app)
 
 

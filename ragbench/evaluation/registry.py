@@ -41,6 +41,7 @@ from ragbench.evaluation.providers import (
     Values,
     parse_measures,
 )
+from ragbench.evaluation.rag.measures import RagMeasures, is_rag_measure, parse_rag_measure
 from ragbench.evaluation.session.names import Value, is_session_measure, parse_session_measure
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "KINDS",
     "PROVIDERS",
     "PURPOSES",
+    "RAG",
     "SESSION",
     "TREC_EVAL",
     "EngineFingerprint",
@@ -76,10 +78,12 @@ IR_MEASURES = IrMeasures()
 """``ir_measures``: the fallback for topic measures the engine does not compute."""
 SESSION = SessionMeasures()
 """``ragbench.session``: the session measures."""
+RAG = RagMeasures()
+"""``ragbench.rag``: the RAG answer measures (nuggets, support, claims, similarity, references)."""
 
-KINDS: tuple[Kind, ...] = ("adhoc", "session")
+KINDS: tuple[Kind, ...] = ("adhoc", "session", "rag")
 PROVIDERS: Mapping[Kind, tuple[Provider, ...]] = MappingProxyType(
-    {"adhoc": (TREC_EVAL, IR_MEASURES), "session": (SESSION,)}
+    {"adhoc": (TREC_EVAL, IR_MEASURES), "session": (SESSION,), "rag": (RAG,)}
 )
 """Providers of each kind of measure, in routing order (the first that supports a measure wins)."""
 
@@ -96,6 +100,20 @@ DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
             "esNDCG(p_reform=0.9,p_down=0.7)@10",
         ),
         "conformance": ("nDCG@10", "AP", "P@10", "R@1000", "Bpref", "RR", "Judged@10"),
+        "rag": (
+            "NuggetWeighted",
+            "NuggetAll",
+            "NuggetAllStrict",
+            "NuggetVital",
+            "NuggetVitalStrict",
+            "SupportPrecision",
+            "SupportRecall",
+            "AnswerWords",
+            "Citations",
+            "RefnDCG@10",
+            "RefJudged@10",
+        ),
+        "qa": ("ClaimF1", "ClaimPrecision", "ClaimRecall", "RougeL", "EmbeddingSim", "AnswerWords"),
     }
 )
 """Default measures by purpose, canonical names:
@@ -104,7 +122,9 @@ DEFAULTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 - ``pipeline``: pipeline runs (and the demo);
 - ``leaderboard``: a new benchmark's measures (the store);
 - ``session``: a benchmark's session measures, and ``ragbench eval-sessions``;
-- ``conformance``: ``ragbench conformance`` on trec_eval's test collection.
+- ``conformance``: ``ragbench conformance`` on trec_eval's test collection;
+- ``rag``: a RAG benchmark's answer measures (nuggets, support, length, references);
+- ``qa``: QA answers scored against reference answers (claims, ROUGE-L, embeddings).
 """
 PURPOSES: tuple[str, ...] = tuple(DEFAULTS)
 
@@ -147,8 +167,11 @@ def _check_kind(kind: str) -> Kind:
 
 
 def kind_of(name: str) -> Kind:
-    """``session`` for a session measure name (``NUM``, ``sessDCG@10``...), else ``adhoc``."""
-    return "session" if is_session_measure(name) else "adhoc"
+    """``session`` for a session measure name (``NUM``, ``sessDCG@10``...), ``rag`` for a RAG
+    answer measure (``NuggetWeighted``, ``RefnDCG@10``...), else ``adhoc``."""
+    if is_session_measure(name):
+        return "session"
+    return "rag" if is_rag_measure(name) else "adhoc"
 
 
 def _unsupported(measure: Any, kind: Kind) -> str:
@@ -202,9 +225,13 @@ def route(
         except MeasureError as exc:
             problems.append(str(exc))
     for i, k in enumerate(kinds):
-        if k == "session":
+        if k in ("session", "rag"):
             try:
-                parsed[i] = parse_session_measure(names[i], overrides)
+                parsed[i] = (
+                    parse_session_measure(names[i], overrides)
+                    if k == "session"
+                    else parse_rag_measure(names[i])
+                )
             except MeasureError as exc:
                 problems.append(str(exc))
     if not problems:
@@ -238,7 +265,7 @@ def canonical_measures(names: Iterable[str] | str, kind: Kind | None = None) -> 
     return list(dict.fromkeys(r.name for r in routed))
 
 
-def compute(routed: Sequence[Routed], data: TopicData | SessionData) -> list[Values]:
+def compute(routed: Sequence[Routed], data: TopicData | SessionData | Any) -> list[Values]:
     """Values of each routed measure on ``data``, in order; each provider is called once, with
     its measures (a repeated name is computed once)."""
     groups: dict[int, tuple[Provider, dict[str, Routed]]] = {}

@@ -19,6 +19,7 @@ from typing import Literal
 from ragbench.formats._trec_corpus import START_TAGS
 from ragbench.formats.corpus import read_head
 from ragbench.formats.lines import parse_float
+from ragbench.formats.rag import rag_format_of
 from ragbench.formats.smart import SMART_KINDS, detect_smart
 
 Kind = Literal[
@@ -33,10 +34,12 @@ Kind = Literal[
     "lengths",
     "smart",
     "smart-qrels",
+    "rag",
+    "qa",
 ]
 KINDS: tuple[str, ...] = (
     "run", "qrels", "topics", "corpus", "session-run", "session-qrels", "sessions", "ratings", "lengths",
-    *SMART_KINDS,
+    *SMART_KINDS, "rag", "qa",
 )  # fmt: skip
 HEAD_BYTES = 64 * 1024
 PASSAGE_WORDS = 20
@@ -62,6 +65,11 @@ _FORMATS: dict[str, str] = {
     "ratings": "session_id rating...",
     "smart": "SMART records (.I .T .A .B .W)",
     "smart-qrels": "SMART qrels (query doc grade)",
+}
+_RAG_FORMATS = {
+    "trec-rag-2024": "TREC RAG 2024 JSONL",
+    "trec-rag-2025": "TREC RAG 2025 JSONL",
+    "qa": "QA JSONL",
 }
 
 
@@ -200,6 +208,9 @@ def _json(first: str, sample: list[str], hint: Kind | None) -> Detected:
     if not isinstance(obj, dict):
         return Detected(None, looks=f"JSON lines that are not objects: {first[:50]!r}")
     keys = set(obj)
+    rag = rag_format_of(keys)
+    if rag is not None:
+        return Detected("qa" if rag == "qa" else "rag", _RAG_FORMATS[rag])
     if "session_id" in keys:
         session: Kind = (
             "session-qrels" if "grade" in keys else "session-run" if "doc_id" in keys else "sessions"

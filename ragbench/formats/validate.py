@@ -7,8 +7,9 @@ named with ``kind=``, and the file is then read by that kind's strict reader:
 BEIR's TSV), :func:`~ragbench.formats.topics.read_topics`,
 :func:`~ragbench.formats.corpus.scan_corpus` (JSONL, TREC SGML or TSV, streamed), the session
 readers of :mod:`ragbench.formats.sessions` (``session-run``, ``session-qrels``, ``sessions``,
-``ratings``), :func:`~ragbench.formats.lengths.read_lengths` (``lengths``) and the SMART files of
-the classic collections (:mod:`ragbench.formats.smart`: ``smart``, ``smart-qrels``). The report says,
+``ratings``), :func:`~ragbench.formats.lengths.read_lengths` (``lengths``), the SMART files of
+the classic collections (:mod:`ragbench.formats.smart`: ``smart``, ``smart-qrels``) and RAG answer
+files (:mod:`ragbench.formats.rag`: ``rag`` for TREC RAG 2024/2025, ``qa``). The report says,
 per file, the kind, the format and what it holds (documents, topics, judgments...), and counts
 every problem, also past the number it lists. Every file is warned about lines ended by a lone
 carriage return (read as line breaks); the warnings about runs and qrels are in
@@ -31,6 +32,7 @@ from ragbench.formats.detect import Kind, detect_kind, detect_path
 from ragbench.formats.lengths import read_lengths
 from ragbench.formats.lines import load_with_notes
 from ragbench.formats.problems import FileReport, Problem, ValidationReport
+from ragbench.formats.rag import check_rag
 from ragbench.formats.sessions import read_ratings, read_session_qrels, read_session_run, read_sessions
 from ragbench.formats.smart import SMART_KINDS, smart_problems
 from ragbench.formats.tables import QrelsTable, RunTable
@@ -168,6 +170,10 @@ def _check_file(
         report.add(note)
     if kind in SMART_KINDS:
         for problem in smart_problems(data, name, kind):
+            report.add(problem)
+        return None
+    if kind in ("rag", "qa"):  # TREC RAG answers or QA answers
+        for problem in check_rag(data, name=name):
             report.add(problem)
         return None
     reader, count = READERS[kind]

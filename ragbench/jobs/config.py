@@ -19,6 +19,8 @@ rewriter in front of the retrievers::
     fusion: {method: rrf, k: 60}    # required with two or more retrievers
     reranker: {type: ..., depth: 50}
     rewriter: {type: ...}
+    generator: {type: llm, backend: local, k: 5, max_words: 400}   # answers, TREC RAG JSONL
+    answers: runs/NAME.answers.jsonl                               # where the answers go
 
 Every error names the file, the line and the key (``pipeline.yaml:7: retrievers[0].k1: ...``).
 Stage options other than the common keys are handed to the stage's factory, which checks them.
@@ -39,7 +41,7 @@ SLUG = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 TOP_KEYS = frozenset(
     {"name", "description", "benchmark", "measures", "corpus", "topics", "qrels", "topic_field", "output",
-     "depth", "retrievers", "fusion", "reranker", "rewriter", "ray"}
+     "depth", "retrievers", "fusion", "reranker", "rewriter", "generator", "answers", "ray"}
 )  # fmt: skip
 RAY_KEYS = frozenset({"enabled", "parallelism", "batch_size"})
 
@@ -93,6 +95,10 @@ class PipelineConfig:
     ray: RaySettings = field(default_factory=RaySettings)
     measures: tuple[str, ...] | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    generator: StageSpec | None = None
+    """Writes an answer per topic from the final ranking (a RAG pipeline); None: no answers."""
+    answers: str | None = None
+    """Where the answers go (TREC RAG 2024 JSONL; default beside the run, ``.answers.jsonl``)."""
 
 
 def load_pipeline(path: str | os.PathLike[str]) -> PipelineConfig:
@@ -192,6 +198,8 @@ def pipeline_from_yaml(
 
     reranker = data.get("reranker")
     rewriter = data.get("rewriter")
+    generator = data.get("generator")
+    answers = text("answers")
     return PipelineConfig(
         path=str(path),
         name=name,
@@ -210,6 +218,12 @@ def pipeline_from_yaml(
         ray=_ray(doc, data.get("ray")),
         measures=_measures(doc, data.get("measures")),
         raw=data,
+        generator=None
+        if generator is None
+        else _stage(doc, "generator", generator, "generator", corpus, base),
+        answers=None
+        if generator is None
+        else str(base / os.path.expanduser(answers or f"runs/{name}.answers.jsonl")),
     )
 
 

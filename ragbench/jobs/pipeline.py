@@ -48,6 +48,9 @@ class PipelineResult:
     stored_note: str = ""
     notes: list[str] = field(default_factory=list)
     """What the user should know: the database created, where the stages ran and why."""
+    answers_path: str | None = None
+    answers_bytes: bytes | None = None
+    rag_run_id: int | None = None
 
 
 def _queries(config: PipelineConfig) -> dict[str, str]:
@@ -279,7 +282,7 @@ def ray_decision(config: PipelineConfig, topics: int, requested: bool | None = N
     if os.environ.get("RAY_ADDRESS"):
         return True, "RAY_ADDRESS names a cluster"
     settings = get_settings()
-    heavy = [spec for spec in (config.rewriter, config.reranker) if spec is not None]
+    heavy = [spec for spec in (config.rewriter, config.reranker, config.generator) if spec is not None]
     lm = [spec for spec in heavy if registry.stage_type(spec).gpu]  # a model per worker
     if lm:
         return True, f"an LM stage ({lm[0].kind} {lm[0].type}) runs per query"
@@ -358,11 +361,25 @@ def run_pipeline(
     write_run(config.output, format_run(ranking, config.name) if plain else data)
     result = PipelineResult(config, ranking, config.output, data, seconds, nodes=nodes, stage_stats=stats)
     result.notes = notes
+    if config.generator is not None:
+        from ragbench.jobs.generation import generate_answers
+
+        started = time.perf_counter()
+        registry.prepare(config.generator, progress, ray_used)
+        answers, _ = generate_answers(
+            config, queries, ranking, use_ray=ray_used, progress=progress, nodes=nodes, stats=stats
+        )
+        write_run(config.answers or "", answers)
+        result.answers_path, result.answers_bytes = config.answers, answers
+        seconds[f"generate {config.generator.name}"] = time.perf_counter() - started
     stored: dict[str, dict[str, float]] = {}
     if storing:
-        from ragbench.jobs.storing import store_run
+        from ragbench.jobs.storing import store_answers, store_run
 
         result.run_id, result.stored_note, stored = store_run(config, data, seconds, stats)
+        if result.answers_bytes is not None:
+            result.rag_run_id, note = store_answers(config, result.answers_bytes)
+            result.stored_note += f"; answers: {note}"
     for measure in wanted:
         if measure in stored:
             values = dict(stored[measure])

@@ -123,3 +123,29 @@ def summarize_stats(per_query: dict[str, dict[str, float]]) -> dict[str, float]:
             summary["seconds_median"] = round(float(np.median(values)), 6)
             summary["seconds_p95"] = round(float(np.percentile(values, 95)), 6)
     return summary
+
+
+def store_answers(config: PipelineConfig, answers: bytes) -> tuple[int | None, str]:
+    """Store a pipeline's generated answers as a RAG run of its benchmark (evaluated by the
+    worker, or by ``ragbench rag eval``); (run id or None, a note for the user)."""
+    from ragbench.settings import get_settings
+    from ragbench.store import service
+    from ragbench.store.db import database_errors, open_database
+
+    assert config.benchmark is not None
+    engine, factory = open_database()
+    try:
+        with database_errors(get_settings().database_url), factory() as s, s.begin():
+            admin = service.local_admin(s)
+            try:
+                with s.begin_nested():
+                    run = service.submit_run(
+                        s, admin, config.benchmark, answers, name=config.name, description=config.description,
+                        metadata={"pipeline": public_config(config.raw)},
+                        filename=Path(config.answers or "answers").name, kind="rag",
+                    )  # fmt: skip
+            except (ConflictError, InputError) as exc:
+                return None, f"not stored: {exc}"
+            return run.id, f"stored as RAG run {run.id} ({run.status})"
+    finally:
+        engine.dispose()

@@ -107,15 +107,20 @@ def latest_version(s: Session, benchmark_id: int, kind: str = "adhoc") -> QrelsV
         .limit(1)
     )
     if version is None:
-        if kind == "session":
+        if kind in ("session", "rag"):
             slug = s.scalar(select(Benchmark.slug).where(Benchmark.id == benchmark_id))
+            if kind == "rag":
+                raise InputError(
+                    f"benchmark {slug!r} takes no RAG runs yet: an admin adds a nugget set first "
+                    "(ragbench rag nuggets import, or POST /api/v1/benchmarks/SLUG/nuggets)"
+                )
             raise InputError(f"benchmark {slug!r} has no sessions")
         raise NotFoundError(f"benchmark {benchmark_id} has no qrels")  # pragma: no cover
     return version
 
 
 def check_kind(kind: str) -> str:
-    """``kind`` when it is ``adhoc`` or ``session``.
+    """``kind`` when it is ``adhoc``, ``session`` or ``rag``.
 
     Raises:
         InputError: it is neither.

@@ -114,6 +114,7 @@ def check_shape(benchmark: Benchmark, user: User, parsed: Parsed) -> None:
     Raises:
         InputError: the run is below the minimum shape (422).
     """
+    from ragbench.store._rag import ParsedRag, benchmark_topics
     from ragbench.store._scoring import ParsedSessionRun
 
     if not quotas_apply(benchmark, user):
@@ -128,6 +129,16 @@ def check_shape(benchmark: Benchmark, user: User, parsed: Parsed) -> None:
             raise InputError(
                 f"on a hidden benchmark a session run must answer at least {need} of its {len(wanted)} "
                 f"sessions (RAGBENCH_HIDDEN_MIN_TOPIC_SHARE={share:g}); this one answers {answered}"
+            )
+        return
+    if isinstance(parsed, ParsedRag):  # answers: the share of the benchmark's topics answered
+        topics = set(benchmark_topics(benchmark) or ())
+        answered = len(set(parsed.run.answers) & topics)
+        need = math.ceil(share * len(topics))
+        if answered < need:
+            raise InputError(
+                f"on a hidden benchmark a RAG run must answer at least {need} of its {len(topics)} "
+                f"topics (RAGBENCH_HIDDEN_MIN_TOPIC_SHARE={share:g}); this one answers {answered}"
             )
         return
     judged = np.unique(parsed.qrels.query)

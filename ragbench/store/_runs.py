@@ -27,6 +27,7 @@ from ragbench.store._common import (
     require_user,
 )
 from ragbench.store._quotas import check_quota, check_shape, record_submission
+from ragbench.store._rag import parse_rag_run
 from ragbench.store._scoring import (
     Parsed,
     benchmark_sessions,
@@ -161,7 +162,8 @@ def submit_run(
         url: System link, ``http://`` or ``https://``.
         metadata: JSON object describing the system.
         filename: Name used in error messages (``problems[].file``).
-        kind: ``"adhoc"`` (a TREC run) or ``"session"`` (a session run).
+        kind: ``"adhoc"`` (a TREC run), ``"session"`` (a session run) or ``"rag"`` (a TREC RAG or
+            QA answer file, checked against the benchmark's topics and judged by the worker).
 
     Raises:
         AuthError: no actor.
@@ -198,13 +200,16 @@ def submit_run(
     parsed: Parsed
     if kind == "session":
         parsed = parse_session_run(version.content, run_bytes, filename, benchmark_sessions(benchmark))
+    elif kind == "rag":
+        parsed = parse_rag_run(benchmark, run_bytes, filename)
     else:
         parsed = parse_run(version.content, run_bytes, filename)
     check_shape(benchmark, owner, parsed)
     num_lines, num_topics = parsed_size(parsed)
     header = read_ir_metadata(run_bytes, filename) if kind == "adhoc" else None
-    inline = num_lines <= settings.inline_scoring_lines
-    rows = score_rows(parsed, benchmark.measures_of(kind), 0, version.id) if inline else []
+    # RAG runs are judged by an LM: always the worker's job, never inside the request.
+    inline = kind != "rag" and num_lines <= settings.inline_scoring_lines
+    rows = score_rows(parsed, benchmark.measures_of(kind), 0, version.id) if inline else []  # type: ignore[arg-type]
     # Compressing cannot overlap the parse: the C reader holds the GIL, which zlib needs between blocks.
     content = pack(run_bytes)
 

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from ragbench.errors import InputError, NotFoundError, RagbenchError
 from ragbench.formats.tables import QrelsTable, RunTable, new_pool
 from ragbench.store._common import current_versions, latest_version, lock_benchmark, now, unpack
+from ragbench.store._rag import ParsedRag, rag_rows, reads_qrels, stored_judgments
 from ragbench.store.models import ALL_TOPICS, Benchmark, QrelsVersion, Run, Score
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class ParsedSessionRun:
     topics: SessionTopics
 
 
-Parsed = ParsedRun | ParsedSessionRun
+Parsed = ParsedRun | ParsedSessionRun | ParsedRag
 
 
 def read_sessions_bytes(data: bytes, name: str = "sessions") -> SessionTopics:
@@ -135,6 +136,8 @@ def parsed_size(parsed: Parsed) -> tuple[int, int]:
     """(lines, topics) of a parsed run: rows and distinct topics, or rows and sessions answered."""
     if isinstance(parsed, ParsedSessionRun):
         return len(parsed.run), len(parsed.run.session_ids)
+    if isinstance(parsed, ParsedRag):
+        return len(parsed.run), len(parsed.run)
     return len(parsed.run), int(np.unique(parsed.run.query).size)
 
 
@@ -165,7 +168,9 @@ def parse_run(qrels_content: bytes, run_bytes: bytes, filename: str) -> ParsedRu
     return ParsedRun(qrels, read_run(run_bytes, name=filename, pool=qrels.strings))  # type: ignore[arg-type]
 
 
-def score_rows(parsed: Parsed, measures: Sequence[str], run_id: int, version_id: int) -> list[dict[str, Any]]:
+def score_rows(
+    parsed: ParsedRun | ParsedSessionRun, measures: Sequence[str], run_id: int, version_id: int
+) -> list[dict[str, Any]]:
     """Score a run: one row per (measure, judged topic), plus each measure's ``all`` row; for a
     session run one row per (measure, session of the benchmark), plus the ``all`` row."""
     if isinstance(parsed, ParsedSessionRun):
@@ -256,6 +261,8 @@ def _take_handoff(s: Session, run: Run, version_id: int) -> Parsed | None:
 def compute_rows(s: Session, run: Run, version: QrelsVersion) -> list[dict[str, Any]]:
     """Score a stored run against ``version`` (no writes)."""
     parsed = _take_handoff(s, run, version.id)
+    if run.kind == "rag":  # the LM judges every answer (slow: only ever the worker's job)
+        return rag_rows(s, run, version, parsed if isinstance(parsed, ParsedRag) else None)
     if parsed is None:
         content = unpack(run.content, "run file")
         if run.kind == "session":
@@ -263,6 +270,7 @@ def compute_rows(s: Session, run: Run, version: QrelsVersion) -> list[dict[str, 
             parsed = parse_session_run(version.content, content, f"run {run.id}", topics)
         else:
             parsed = parse_run(version.content, content, f"run {run.id}")
+    assert not isinstance(parsed, ParsedRag)  # RAG runs returned above
     return score_rows(parsed, run.benchmark.measures_of(run.kind), run.id, version.id)
 
 
@@ -335,4 +343,32 @@ def rescore_benchmark(s: Session, benchmark_id: int, version: QrelsVersion, inli
             run.status, run.error = "failed", failure_reason(exc)
             continue
         store_scores(s, run, rows, version.id)
+    if version.kind == "adhoc":
+        _rescore_rag_references(s, benchmark_id)
     s.flush()
+
+
+def _rescore_rag_references(s: Session, benchmark_id: int) -> None:
+    """After a new ad hoc qrels version: a RAG run's ``RefnDCG@k``/``RefJudged@k`` read the qrels,
+    so its scores against the latest nugget set are recomputed now from its stored judgments (no LM
+    call; the other measures come out the same). A run with no stored judgments for that set is
+    left as it is: when the worker scores it, it reads the latest qrels anyway."""
+    benchmark = s.get(Benchmark, benchmark_id)
+    if benchmark is None or not benchmark.has_rag or not reads_qrels(benchmark):
+        return
+    version = latest_version(s, benchmark_id, "rag")
+    runs = s.scalars(
+        select(Run)
+        .where(Run.benchmark_id == benchmark_id, Run.kind == "rag", Run.status == "scored")
+        .order_by(Run.id)
+    ).all()
+    for run in runs:
+        judgments = stored_judgments(s, run, version)
+        if judgments is None:
+            continue
+        try:
+            rows = rag_rows(s, run, version, None, judgments=judgments)
+        except RagbenchError as exc:
+            run.status, run.error = "failed", failure_reason(exc)
+            continue
+        store_scores(s, run, rows, version.id)

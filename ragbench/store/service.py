@@ -13,7 +13,8 @@ sessions), ``_runs``
 (submit, read, delete), ``_scoring`` (scoring, the worker), ``_leaderboard`` (ranking, tiers,
 comparisons), ``_suites`` (suites of benchmarks, their leaderboards and reproductions),
 ``_judging`` (LLM-judged qrels, judge jobs, the judge leaderboard), ``_arena*`` (the arena:
-battles and votes, ratings, agreement, imports).
+battles and votes, ratings, agreement, imports), ``_rag`` and ``_rag_answers`` (nugget sets, RAG
+runs, their judgments).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ from ragbench.store._board import (
     qrels_statistics,
     significance_matrix,
 )
+from ragbench.store._compare import compare_runs
 from ragbench.store._judging import (
     JudgeRow,
     add_judged_qrels,
@@ -87,9 +89,11 @@ from ragbench.store._leaderboard import (
     LeaderboardRow,
     canonical_measure,
     clear_tier_cache,
-    compare_runs,
     leaderboard,
 )
+from ragbench.store._rag import add_nugget_set, nugget_set
+from ragbench.store._rag import failures as rag_failures
+from ragbench.store._rag_answers import rag_answer, rag_run_answers
 from ragbench.store._registration import normalize_ref, public_ref, register_benchmark
 from ragbench.store._runs import delete_run, get_run, run_scores, submit_run
 from ragbench.store._scoring import score_run
@@ -129,6 +133,7 @@ __all__ = (
     "TokenInfo",
     "Voter",
     "add_judged_qrels",
+    "add_nugget_set",
     "add_qrels_version",
     "add_reproduction",
     "add_session_qrels_version",
@@ -170,6 +175,7 @@ __all__ = (
     "local_admin",
     "next_battle",
     "normalize_ref",
+    "nugget_set",
     "offline_means",
     "per_topic_visible",
     "process_judge_jobs",
@@ -177,6 +183,9 @@ __all__ = (
     "public_ref",
     "qrels_statistics",
     "qrels_versions",
+    "rag_answer",
+    "rag_failures",
+    "rag_run_answers",
     "register_benchmark",
     "register_side_renderer",
     "request_judging",

@@ -69,3 +69,23 @@ def screenshot(driver: Any, name: str | Path) -> Path:
     driver.set_window_size(1280, max(600, min(int(height) + 120, 4000)))
     assert driver.save_screenshot(str(path))
     return path
+
+
+def available() -> bool:
+    """Whether Debian's chromium and chromedriver are installed."""
+    return Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()
+
+
+def gone(element: Any) -> Any:
+    """A wait condition: ``element``'s page has been replaced (a stale element, or Chromium's
+    inspector error for a node of the replaced document: both are WebDriverExceptions)."""
+    from selenium.common.exceptions import WebDriverException
+
+    def check(_driver: Any) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
+    return check

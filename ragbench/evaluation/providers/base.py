@@ -36,8 +36,9 @@ __all__ = [
     "Values",
 ]
 
-Kind = Literal["adhoc", "session"]
-"""What a measure scores: ranked lists per topic (``adhoc``) or search sessions (``session``)."""
+Kind = Literal["adhoc", "session", "rag"]
+"""What a measure scores: ranked lists per topic (``adhoc``), search sessions (``session``) or
+generated answers per topic (``rag``)."""
 
 ABSENT: Any = None
 """The value of a parameter that is neither given nor has a default."""

@@ -184,7 +184,12 @@ def test_default_lists_by_purpose() -> None:
             "esNDCG(p_reform=0.9,p_down=0.7)@10",
         ),
         "conformance": ("nDCG@10", "AP", "P@10", "R@1000", "Bpref", "RR", "Judged@10"),
-    }
+        "rag": (
+            "NuggetWeighted", "NuggetAll", "NuggetAllStrict", "NuggetVital", "NuggetVitalStrict",
+            "SupportPrecision", "SupportRecall", "AnswerWords", "Citations", "RefnDCG@10", "RefJudged@10",
+        ),
+        "qa": ("ClaimF1", "ClaimPrecision", "ClaimRecall", "RougeL", "EmbeddingSim", "AnswerWords"),
+    }  # fmt: skip
     for purpose, names in registry.DEFAULTS.items():
         assert registry.canonical_measures(names) == list(names), purpose  # stored as listed
         assert registry.default_measures(purpose) == list(names)
