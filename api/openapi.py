@@ -93,7 +93,7 @@ STATUSES: dict[str, tuple[int, ...]] = {
     "ExportArenaVotes": (*COMMON, 403, 404),
     "ImportArenaVotes": ADMIN_WRITE,
     "AddNuggetSet": ADMIN_WRITE,
-    "GetNuggetSet": (*COMMON, 403, 404),
+    "GetNuggetSet": (*COMMON, 403, 404, 422),
     "ListSuites": COMMON,
     "CreateSuite": (*COMMON, 403, 409, 413, 422),
     "GetSuite": (*COMMON, 404),
