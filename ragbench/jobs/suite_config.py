@@ -293,7 +293,8 @@ def _file(doc: LocatedYaml, key: str, value: Any, base: Path, kind: str) -> File
         if option not in formats[fmt]:
             allowed = ", ".join(sorted(formats[fmt])) or "none"
             raise doc.fail(f"{key}.{option}", f"unknown option for a {fmt} {kind} file (options: {allowed})")
-    resolved = (base / os.path.expanduser(value["path"])).resolve()
+    # absolute and without "..", but through symlinks as written: the path the user gave is the one shown
+    resolved = Path(os.path.normpath(base / os.path.expanduser(value["path"])))
     if not resolved.is_file():
         raise doc.fail(f"{key}.path" if key + ".path" in doc.lines else key, f"no such file: {resolved}")
     _check_options(doc, key, options)

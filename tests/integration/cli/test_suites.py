@@ -182,7 +182,8 @@ def test_a_wrong_expected_score_turns_its_cell_red(work: dict[str, object]) -> N
         "471",
         "995",
     ]
-    assert passed == [True, True, False]
+    # the first run (and the second, when this worker ran it) passed; this one is stored as failed
+    assert passed[0] is True and passed[-1] is False and all(passed[:-1])
     assert systems == set(CONDITIONS) and runs == 8  # one run per condition and benchmark, stored once
 
 
