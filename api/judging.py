@@ -9,13 +9,13 @@ thread, so the API keeps answering; progress is written to the job as pairs fini
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
+
+from api.worker import PollingWorker
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -60,42 +60,22 @@ def judge_for_job(
         client.close()
 
 
-class JudgeWorker:
-    """Runs pending judge jobs off the event loop (see the module docstring)."""
+class JudgeWorker(PollingWorker):
+    """Runs pending judge jobs off the event loop, one job per step (see the module docstring)."""
+
+    name = "ragbench-judge-worker"
 
     def __init__(self, factory: sessionmaker[Session], interval: float = 2.0) -> None:
+        super().__init__()
         self.factory = factory
         self.interval = interval
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="ragbench-judge-worker")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    def notify(self) -> None:
-        if self._loop is not None and self._wake is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    async def _run(self) -> None:
-        assert self._wake is not None
-        while True:
-            try:
-                await anyio.to_thread.run_sync(self._step)
-            except Exception:
-                log.exception("judge worker step failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            self._wake.clear()
+    async def drain(self) -> int:
+        try:
+            return await anyio.to_thread.run_sync(self._step)
+        except Exception:
+            log.exception("judge worker step failed")
+            return 0
 
     def _step(self) -> int:
         from ragbench.store.service import process_judge_jobs

@@ -26,40 +26,30 @@ if TYPE_CHECKING:
 log = logging.getLogger("ragbench.api.worker")
 
 
-class ScoringWorker:
-    """Polls for pending runs and scores them, one run per step, off the event loop.
+class PollingWorker:
+    """A background task that calls :meth:`drain` on start-up, whenever :meth:`notify` is called,
+    and every ``interval`` seconds otherwise; the shared life cycle of the scoring and judge workers."""
 
-    Args:
-        factory: The session factory handed to ``process_pending``.
-        interval: Seconds between polls when nobody notifies (default 1).
-        on_scored: Called (in the worker's thread) after each step that finished a run.
-        limits: The app's bounds; each step holds one scoring slot (None: no bound).
-    """
+    name = "ragbench-worker"
+    interval: float
 
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        interval: float = 1.0,
-        on_scored: Callable[[], None] | None = None,
-        limits: WorkLimits | None = None,
-    ) -> None:
-        self.factory = factory
-        self.limits = limits
-        self.interval = interval
-        self.on_scored = on_scored
-        self.processed = 0
+    def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+
+    async def drain(self) -> int:
+        """Do what is pending; returns how much was done."""
+        raise NotImplementedError
 
     async def start(self) -> None:
         """Start polling (the app's ``on_startup`` hook)."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="ragbench-scoring-worker")
+        self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
-        """Stop polling (the app's ``on_shutdown`` hook); a run being scored is finished first."""
+        """Stop polling (the app's ``on_shutdown`` hook); work in a thread is finished first."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -78,6 +68,33 @@ class ScoringWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
             self._wake.clear()
+
+
+class ScoringWorker(PollingWorker):
+    """Polls for pending runs and scores them, one run per step, off the event loop.
+
+    Args:
+        factory: The session factory handed to ``process_pending``.
+        interval: Seconds between polls when nobody notifies (default 1).
+        on_scored: Called (in the worker's thread) after each step that finished a run.
+        limits: The app's bounds; each step holds one scoring slot (None: no bound).
+    """
+
+    name = "ragbench-scoring-worker"
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        interval: float = 1.0,
+        on_scored: Callable[[], None] | None = None,
+        limits: WorkLimits | None = None,
+    ) -> None:
+        super().__init__()
+        self.factory = factory
+        self.limits = limits
+        self.interval = interval
+        self.on_scored = on_scored
+        self.processed = 0
 
     async def drain(self) -> int:
         """Score pending runs until none is left; returns how many were processed.

@@ -23,6 +23,7 @@ def register(app: typer.Typer) -> None:
     """Add ``suite`` and ``reproduce`` to ``app``."""
     app.add_typer(suite_app, name="suite")
     app.command("reproduce")(reproduce_command)
+    suite_app.command("reproduce")(reproduce_command)  # the same command under `ragbench suite`
 
 
 @suite_app.command("add")
@@ -139,32 +140,6 @@ def _print_aggregates(agg: Any) -> None:
             )
     for note in agg.notes:
         out.print(note, style="dim")
-
-
-@suite_app.command("reproduce")
-@user_errors
-def suite_reproduce_command(
-    suite_file: Annotated[Path, typer.Argument(help="Suite file (YAML).")],
-    only: Annotated[
-        list[str] | None, typer.Option("--only", help="A condition or benchmark (repeat).")
-    ] = None,
-    ray: Annotated[bool | None, typer.Option("--ray/--no-ray", help="Run stages on Ray.")] = None,
-    store: Annotated[bool, typer.Option("--store/--no-store", help="Store benchmarks, runs, matrix.")] = True,
-    workdir: Annotated[Path | None, typer.Option("--workdir", help="Indexes, runs, converted files.")] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Write the matrix as HTML here.")] = None,
-    markdown: Annotated[
-        Path | None, typer.Option("--markdown", help="Write the matrix as Markdown here.")
-    ] = None,
-    expected: Annotated[
-        Path | None, typer.Option("--expected", help="Expected scores (YAML) replacing the file's.")
-    ] = None,
-    write_expected: Annotated[
-        Path | None, typer.Option("--write-expected", help="Write the observed scores as expected scores.")
-    ] = None,
-) -> None:
-    """Run every condition of the suite on every benchmark, score and store the runs, and check each
-    score against the expected one: the matrix, green or red; exit status 1 on any red cell."""
-    reproduce_command(suite_file, only, ray, store, workdir, html, markdown, expected, write_expected)
 
 
 @user_errors
